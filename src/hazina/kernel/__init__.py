@@ -1,0 +1,1 @@
+"""Shared kernel: money, ids, clock, invariants and named limits. Imports no framework."""

@@ -1,0 +1,1 @@
+"""Pure ledger domain: no clock, no randomness, no disk, no framework."""

@@ -1,0 +1,1 @@
+"""Ledger storage: one interface (`base.LedgerStore`), SQLite and PostgreSQL behind it."""

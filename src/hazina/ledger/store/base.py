@@ -1,0 +1,96 @@
+"""The storage interface of the ledger, shared by SQLite and PostgreSQL.
+
+A store holds accounts, transfers, pending states, balance history, expiries and the journal.
+Writes happen inside `write()`, one database transaction each: the service loads what a batch
+needs into a `LedgerState`, applies the batch with the pure domain, then `persist`s the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from hazina.ledger.domain.apply import BatchOutcome, LedgerState
+from hazina.ledger.domain.journal import AccountRecord, JournalEntry
+from hazina.ledger.domain.model import (
+    Account,
+    AccountBalance,
+    AccountFilter,
+    Expiry,
+    PendingStatus,
+    QueryFilter,
+    Transfer,
+)
+
+
+class StoreError(Exception):
+    """A storage failure (lost connection, failed commit). Nothing of the transaction stays."""
+
+
+class TransientStoreError(StoreError):
+    """A failure that a retry may cure: serialization failure, deadlock, busy database."""
+
+
+class WriteTransaction(Protocol):
+    """One open write transaction. Leaving the context without `commit()` rolls back."""
+
+    def head(self) -> tuple[int, int, bytes]:
+        """(sequence, last timestamp, hash) of the newest journal entry, locked."""
+        ...
+
+    def load(
+        self,
+        state: LedgerState,
+        account_ids: set[int],
+        transfer_ids: set[int],
+    ) -> None:
+        """Add to `state` the named accounts and transfers that exist and are not loaded yet,
+        and the pending states of any pending transfers among them."""
+        ...
+
+    def due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
+        """Pending transfers still pending whose expiry is at or before `now_ns`."""
+        ...
+
+    def persist(self, outcome: BatchOutcome, state: LedgerState) -> None: ...
+
+    def append_journal(self, entry: JournalEntry) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class LedgerStore(Protocol):
+    """Durable ledger storage. Implementations: `SqliteLedgerStore`, `PostgresLedgerStore`."""
+
+    def write(self) -> AbstractContextManager[WriteTransaction]: ...
+
+    def lookup_accounts(self, ids: Sequence[int]) -> list[Account]: ...
+
+    def lookup_transfers(self, ids: Sequence[int]) -> list[Transfer]: ...
+
+    def lookup_pending(self, ids: Sequence[int]) -> list[PendingStatus]: ...
+
+    def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]: ...
+
+    def get_account_balances(self, account_filter: AccountFilter) -> list[AccountBalance]: ...
+
+    def query_accounts(self, query: QueryFilter) -> list[Account]: ...
+
+    def query_transfers(self, query: QueryFilter) -> list[Transfer]: ...
+
+    def journal(self, after_sequence: int, limit: int) -> list[JournalEntry]: ...
+
+    def records_between(
+        self, timestamp_first: int, timestamp_last: int
+    ) -> tuple[list[AccountRecord], list[Transfer], list[Expiry]]:
+        """Everything the journal covers in a timestamp range, in timestamp order."""
+        ...
+
+    def iterate_transfers(self, batch_size: int) -> Iterator[list[Transfer]]:
+        """Every transfer in timestamp order: for audits that replay the ledger."""
+        ...
+
+    def all_accounts(self) -> list[Account]: ...
+
+    def close(self) -> None: ...
