@@ -291,3 +291,4 @@ def _merge(total: BatchOutcome, outcome: BatchOutcome) -> None:
     total.pending_changed.update(outcome.pending_changed)
     total.balances.extend(outcome.balances)
     total.expiries.extend(outcome.expiries)
+    total.failed.extend(outcome.failed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
@@ -35,7 +36,11 @@ from hazina.ledger.domain.model import (
     Transfer,
     TransferRequest,
 )
-from hazina.ledger.domain.results import CreateAccountStatus, CreateTransferStatus
+from hazina.ledger.domain.results import (
+    CreateAccountStatus,
+    CreateTransferStatus,
+    failure_remembered,
+)
 
 S = CreateTransferStatus
 A = CreateAccountStatus
@@ -177,6 +182,15 @@ class LedgerState:
     accounts: dict[int, AccountState] = field(default_factory=dict)
     transfers: dict[int, Transfer] = field(default_factory=dict)
     pending: dict[int, PendingStatus] = field(default_factory=dict)
+    failed: set[int] = field(default_factory=set)  # ids whose earlier attempt failed
+
+
+class FailedTransfer(NamedTuple):
+    """A transfer id that failed for a reason of state: retries report `id_already_failed`."""
+
+    id: int
+    status: int
+    timestamp: int
 
 
 @dataclass(slots=True)
@@ -190,6 +204,7 @@ class BatchOutcome:
     pending_changed: dict[int, PendingStatus] = field(default_factory=dict)
     balances: list[AccountBalance] = field(default_factory=list)
     expiries: list[Expiry] = field(default_factory=list)
+    failed: list[FailedTransfer] = field(default_factory=list)
 
 
 def _in_range(value: int, maximum: int) -> bool:
@@ -494,6 +509,8 @@ class _Applier:
         existing = state.transfers.get(transfer_id)
         if existing is not None:
             return _exists_status(request, existing)
+        if transfer_id in state.failed:
+            return S.id_already_failed
 
         flags = request.flags
         post_or_void = flags & _POST_OR_VOID
@@ -793,6 +810,11 @@ def apply_transfers(
             else:
                 status = applier.apply(request, timestamp_first + index)
             if status is not ok:
+                if status in failure_remembered:
+                    outcome.failed.append(
+                        FailedTransfer(request.id, int(status), timestamp_first + index)
+                    )
+                    state.failed.add(request.id)
                 if chain_start >= 0:
                     chain_failed = True
                     applier.rollback_chain()

@@ -70,52 +70,74 @@ class CreateTransferStatus(IntEnum):
     exists_with_different_ledger = 26
     exists_with_different_code = 27
     exists = 28
-    flags_are_mutually_exclusive = 29
-    debit_account_id_must_not_be_zero = 30
-    debit_account_id_must_not_be_int_max = 31
-    credit_account_id_must_not_be_zero = 32
-    credit_account_id_must_not_be_int_max = 33
-    accounts_must_be_different = 34
-    pending_id_must_be_zero = 35
-    pending_id_must_not_be_zero = 36
-    pending_id_must_not_be_int_max = 37
-    pending_id_must_be_different = 38
-    timeout_reserved_for_pending_transfer = 39
-    closing_transfer_must_be_pending = 40
-    amount_must_not_be_zero = 41
-    ledger_must_not_be_zero = 42
-    code_must_not_be_zero = 43
-    debit_account_not_found = 44
-    credit_account_not_found = 45
-    accounts_must_have_the_same_ledger = 46
-    transfer_must_have_the_same_ledger_as_accounts = 47
-    pending_transfer_not_found = 48
-    pending_transfer_not_pending = 49
-    pending_transfer_has_different_debit_account_id = 50
-    pending_transfer_has_different_credit_account_id = 51
-    pending_transfer_has_different_ledger = 52
-    pending_transfer_has_different_code = 53
-    exceeds_pending_transfer_amount = 54
-    pending_transfer_has_different_amount = 55
-    pending_transfer_already_posted = 56
-    pending_transfer_already_voided = 57
-    pending_transfer_expired = 58
-    debit_account_already_closed = 59
-    credit_account_already_closed = 60
-    overflows_debits_pending = 61
-    overflows_credits_pending = 62
-    overflows_debits_posted = 63
-    overflows_credits_posted = 64
-    overflows_debits = 65
-    overflows_credits = 66
-    overflows_timeout = 67
-    exceeds_credits = 68
-    exceeds_debits = 69
+    id_already_failed = 29
+    flags_are_mutually_exclusive = 30
+    debit_account_id_must_not_be_zero = 31
+    debit_account_id_must_not_be_int_max = 32
+    credit_account_id_must_not_be_zero = 33
+    credit_account_id_must_not_be_int_max = 34
+    accounts_must_be_different = 35
+    pending_id_must_be_zero = 36
+    pending_id_must_not_be_zero = 37
+    pending_id_must_not_be_int_max = 38
+    pending_id_must_be_different = 39
+    timeout_reserved_for_pending_transfer = 40
+    closing_transfer_must_be_pending = 41
+    amount_must_not_be_zero = 42
+    ledger_must_not_be_zero = 43
+    code_must_not_be_zero = 44
+    debit_account_not_found = 45
+    credit_account_not_found = 46
+    accounts_must_have_the_same_ledger = 47
+    transfer_must_have_the_same_ledger_as_accounts = 48
+    pending_transfer_not_found = 49
+    pending_transfer_not_pending = 50
+    pending_transfer_has_different_debit_account_id = 51
+    pending_transfer_has_different_credit_account_id = 52
+    pending_transfer_has_different_ledger = 53
+    pending_transfer_has_different_code = 54
+    exceeds_pending_transfer_amount = 55
+    pending_transfer_has_different_amount = 56
+    pending_transfer_already_posted = 57
+    pending_transfer_already_voided = 58
+    pending_transfer_expired = 59
+    debit_account_already_closed = 60
+    credit_account_already_closed = 61
+    overflows_debits_pending = 62
+    overflows_credits_pending = 63
+    overflows_debits_posted = 64
+    overflows_credits_posted = 65
+    overflows_debits = 66
+    overflows_credits = 67
+    overflows_timeout = 68
+    exceeds_credits = 69
+    exceeds_debits = 70
 
     @property
     def transient(self) -> bool:
         return self in _transient_transfer_statuses
 
+
+# Failures that depend on the ledger's state: the id is remembered, and a retry with the same
+# id reports `id_already_failed` instead of succeeding later (TigerBeetle 0.16), so that
+# re-sending a batch never changes anything.
+failure_remembered = frozenset(
+    {
+        CreateTransferStatus.debit_account_not_found,
+        CreateTransferStatus.credit_account_not_found,
+        CreateTransferStatus.pending_transfer_not_found,
+        CreateTransferStatus.exceeds_credits,
+        CreateTransferStatus.exceeds_debits,
+        CreateTransferStatus.debit_account_already_closed,
+        CreateTransferStatus.credit_account_already_closed,
+        CreateTransferStatus.overflows_debits_pending,
+        CreateTransferStatus.overflows_credits_pending,
+        CreateTransferStatus.overflows_debits_posted,
+        CreateTransferStatus.overflows_credits_posted,
+        CreateTransferStatus.overflows_debits,
+        CreateTransferStatus.overflows_credits,
+    }
+)
 
 _transient_transfer_statuses = frozenset(
     {

@@ -97,6 +97,11 @@ CREATE TABLE IF NOT EXISTS expiries (
     timestamp  INTEGER PRIMARY KEY,
     pending_id INTEGER NOT NULL UNIQUE
 ) STRICT;
+CREATE TABLE IF NOT EXISTS transfers_failed (
+    id        INTEGER PRIMARY KEY,
+    status    INTEGER NOT NULL,
+    timestamp INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS journal (
     sequence        INTEGER PRIMARY KEY CHECK (sequence > 0),
     timestamp_first INTEGER NOT NULL,
@@ -212,6 +217,11 @@ class SqliteWriteTransaction:
                     pending_ids.append(transfer.id)
                     account_ids.add(transfer.debit_account_id)
                     account_ids.add(transfer.credit_account_id)
+            for (failed_id,) in connection.execute(
+                "SELECT id FROM transfers_failed WHERE id IN (SELECT value FROM json_each(?))",
+                (_ids_json(missing_transfers),),
+            ):
+                state.failed.add(failed_id)
         if pending_ids:
             for pending_id, pending_state, expires_at in connection.execute(
                 "SELECT pending_id, state, expires_at FROM pending_states"
@@ -306,6 +316,11 @@ class SqliteWriteTransaction:
                     )
                     for a in (accounts[i] for i in outcome.accounts_changed)
                 ],
+            )
+        if outcome.failed:
+            connection.executemany(
+                "INSERT INTO transfers_failed (id, status, timestamp) VALUES (?, ?, ?)",
+                outcome.failed,
             )
         if outcome.balances:
             connection.executemany(
@@ -577,6 +592,24 @@ class SqliteLedgerStore:
         return [
             _account(row)
             for row in self._select(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id")
+        ]
+
+    def account_records(self) -> list[AccountRecord]:
+        return [
+            AccountRecord(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                decode_u128(row[4]),
+                decode_u64(row[5]),
+                row[6],
+                row[7],
+            )
+            for row in self._select(
+                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
+                " timestamp FROM accounts ORDER BY timestamp"
+            )
         ]
 
     def pending_states(self) -> dict[int, PendingStatus]:

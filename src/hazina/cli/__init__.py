@@ -1,0 +1,1 @@
+"""The `hazina` command line (typer)."""

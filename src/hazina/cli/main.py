@@ -1,0 +1,20 @@
+"""`hazina`: the platform's command line. Every command has `--help`."""
+
+from __future__ import annotations
+
+import typer
+
+from hazina.cli import demo, ledger
+
+app = typer.Typer(
+    name="hazina",
+    help="Hazina: an open digital-finance platform (ledger, payments, risk, credit, CBDC).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(ledger.app, name="ledger")
+app.command(name="demo")(demo.demo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,230 @@
+"""The ledger auditor: re-derive everything the journal and the balances claim, from scratch.
+
+`verify(store)` walks the journal in order and recomputes each entry's payload hash from the
+records stored in its timestamp range and its chained hash from the previous entry, so any
+edit, insertion or deletion of a journalled record, or of a journal entry, breaks the chain at
+a reported place. It then replays every transfer and expiry to recompute each account's four
+balance counters, closed state and each pending transfer's state, and compares them with what
+the store holds (catching balances edited around the application).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from hazina.kernel.limits import query_limit_max
+from hazina.ledger.domain.flags import AccountFlags, TransferFlags
+from hazina.ledger.domain.journal import (
+    chain,
+    encode_account,
+    encode_expiry,
+    encode_transfer,
+    genesis_hash,
+    payload_hash,
+)
+from hazina.ledger.domain.model import PendingState
+from hazina.ledger.store.base import LedgerStore
+
+_PENDING = int(TransferFlags.pending)
+_POST = int(TransferFlags.post_pending_transfer)
+_VOID = int(TransferFlags.void_pending_transfer)
+_CLOSING_DEBIT = int(TransferFlags.closing_debit)
+_CLOSING_CREDIT = int(TransferFlags.closing_credit)
+
+
+@dataclass
+class VerifyReport:
+    journal_entries: int = 0
+    records: int = 0
+    transfers: int = 0
+    accounts: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def first_break(self) -> str | None:
+        return self.problems[0] if self.problems else None
+
+
+def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
+    report = VerifyReport()
+    _verify_journal(store, report)
+    _verify_balances(store, report)
+    del report.problems[problems_max:]
+    return report
+
+
+def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
+    previous = genesis_hash
+    expected_sequence = 1
+    while True:
+        entries = store.journal(expected_sequence - 1, query_limit_max)
+        if not entries:
+            return
+        for entry in entries:
+            where = f"journal entry {entry.sequence}"
+            if entry.sequence != expected_sequence:
+                report.problems.append(
+                    f"{where}: expected sequence {expected_sequence} (an entry is missing)"
+                )
+                return
+            if entry.previous_hash != previous:
+                report.problems.append(f"{where}: does not chain to the entry before it")
+                return
+            accounts, transfers, expiries = store.records_between(
+                entry.timestamp_first, entry.timestamp_last
+            )
+            encoded = [
+                chunk
+                for _, chunk in heapq.merge(
+                    ((a.timestamp, encode_account(a)) for a in accounts),
+                    ((t.timestamp, encode_transfer(t)) for t in transfers),
+                    ((e.timestamp, encode_expiry(e)) for e in expiries),
+                )
+            ]
+            if len(encoded) != entry.record_count:
+                report.problems.append(
+                    f"{where}: holds {len(encoded)} records in its time range,"
+                    f" the journal says {entry.record_count}"
+                )
+                return
+            recomputed = chain(
+                previous,
+                entry.sequence,
+                entry.timestamp_first,
+                entry.timestamp_last,
+                entry.record_count,
+                payload_hash(encoded),
+            )
+            if recomputed.payload_hash != entry.payload_hash:
+                report.problems.append(f"{where}: its records were changed (payload hash differs)")
+                return
+            if recomputed.hash != entry.hash:
+                report.problems.append(f"{where}: its header was changed (hash differs)")
+                return
+            previous = entry.hash
+            report.journal_entries += 1
+            report.records += entry.record_count
+            expected_sequence += 1
+
+
+def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
+    # [debits_pending, debits_posted, credits_pending, credits_posted]
+    expected: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    pending: dict[int, tuple[int, int, int, int]] = {}  # id -> amount, debit, credit, flags
+    resolved: dict[int, PendingState] = {}  # pending id -> PendingState by a post or void
+    transfer_count = 0
+    for batch in store.iterate_transfers(query_limit_max):
+        for t in batch:
+            transfer_count += 1
+            debit = expected[t.debit_account_id]
+            credit = expected[t.credit_account_id]
+            if t.flags & _PENDING:
+                debit[0] += t.amount
+                credit[2] += t.amount
+                pending[t.id] = (t.amount, t.debit_account_id, t.credit_account_id, t.flags)
+            elif t.flags & (_POST | _VOID):
+                held = pending.get(t.pending_id)
+                if held is None:
+                    report.problems.append(
+                        f"transfer {t.id} resolves {t.pending_id}, which is not an earlier"
+                        " pending transfer"
+                    )
+                    continue
+                debit[0] -= held[0]
+                credit[2] -= held[0]
+                if t.flags & _POST:
+                    debit[1] += t.amount
+                    credit[3] += t.amount
+                    resolved[t.pending_id] = PendingState.posted
+                else:
+                    resolved[t.pending_id] = PendingState.voided
+            else:
+                debit[1] += t.amount
+                credit[3] += t.amount
+    report.transfers = transfer_count
+
+    states = store.pending_states()
+    for pending_id, status in states.items():
+        if status.state == PendingState.expired:
+            held = pending.get(pending_id)
+            if held is None:
+                report.problems.append(f"expired transfer {pending_id} is not a pending transfer")
+                continue
+            expected[held[1]][0] -= held[0]
+            expected[held[2]][2] -= held[0]
+            resolved[pending_id] = PendingState.expired
+    for pending_id in pending:
+        want = resolved.get(pending_id, PendingState.pending)
+        stored = states.get(pending_id)
+        if stored is None or stored.state != want:
+            have = "missing" if stored is None else PendingState(stored.state).name
+            report.problems.append(
+                f"pending transfer {pending_id}: state is {have}, transfers imply {want.name}"
+            )
+
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    accounts = store.all_accounts()
+    report.accounts = len(accounts)
+    known = set()
+    for account in accounts:
+        known.add(account.id)
+        want_balances = expected.get(account.id, [0, 0, 0, 0])
+        have_balances = [
+            account.debits_pending,
+            account.debits_posted,
+            account.credits_pending,
+            account.credits_posted,
+        ]
+        if have_balances != want_balances:
+            report.problems.append(
+                f"account {account.id}: balances {have_balances} but transfers imply"
+                f" {want_balances} (debits pending, debits posted, credits pending, credits"
+                " posted)"
+            )
+        total = totals[account.ledger]
+        for index in range(4):
+            total[index] += have_balances[index]
+    for account_id in expected.keys() - known:
+        report.problems.append(f"transfers refer to account {account_id}, which does not exist")
+    for ledger, (debits_pending, debits_posted, credits_pending, credits_posted) in sorted(
+        totals.items()
+    ):
+        if debits_posted != credits_posted or debits_pending != credits_pending:
+            report.problems.append(
+                f"ledger {ledger}: debits {debits_posted}/{debits_pending} (posted/pending)"
+                f" differ from credits {credits_posted}/{credits_pending}"
+            )
+    _verify_closed(store, report, pending, resolved)
+
+
+def _verify_closed(
+    store: LedgerStore,
+    report: VerifyReport,
+    pending: dict[int, tuple[int, int, int, int]],
+    resolved: dict[int, PendingState],
+) -> None:
+    closing: set[int] = set()
+    for pending_id, (_, debit_id, credit_id, flags) in pending.items():
+        if resolved.get(pending_id, PendingState.pending) in (
+            PendingState.pending,
+            PendingState.posted,
+        ):
+            if flags & _CLOSING_DEBIT:
+                closing.add(debit_id)
+            if flags & _CLOSING_CREDIT:
+                closing.add(credit_id)
+    closed_flag = int(AccountFlags.closed)
+    created_closed = {a.id for a in store.account_records() if a.flags & closed_flag}
+    for account in store.all_accounts():
+        want = account.id in created_closed or account.id in closing
+        have = bool(account.flags & closed_flag)
+        if want != have:
+            report.problems.append(
+                f"account {account.id}: closed is {have}, its transfers imply {want}"
+            )
