@@ -209,14 +209,7 @@ class LedgerService:
                     )
                 elif request.kind == "transfers":
                     transfer_batch: Sequence[TransferRequest] = request.batch  # type: ignore[assignment]
-                    account_ids: set[int] = set()
-                    transfer_ids: set[int] = set()
-                    for r in transfer_batch:
-                        account_ids.add(_key(r.debit_account_id))
-                        account_ids.add(_key(r.credit_account_id))
-                        transfer_ids.add(_key(r.id))
-                        if r.pending_id:
-                            transfer_ids.add(_key(r.pending_id))
+                    account_ids, transfer_ids = _referenced_ids(transfer_batch)
                     transaction.load(state, account_ids, transfer_ids)
                     outcome = apply_transfers(transfer_batch, state, timestamp)
                     records.extend(map(encode_transfer, outcome.transfers_created))
@@ -273,6 +266,21 @@ class LedgerService:
             self._queue.put(_STOP)
             self._committer.join()
         self.store.close()
+
+
+def _referenced_ids(batch: Sequence[TransferRequest]) -> tuple[set[int], set[int]]:
+    """The account and transfer ids a batch names, to load before applying it."""
+    try:
+        account_ids = {r.debit_account_id for r in batch}
+        account_ids.update([r.credit_account_id for r in batch])
+        transfer_ids = {r.id for r in batch}
+        transfer_ids.update([r.pending_id for r in batch if r.pending_id])
+    except TypeError:  # an unhashable id: the domain will refuse it, look up what is valid
+        account_ids = {_key(r.debit_account_id) for r in batch}
+        account_ids.update(_key(r.credit_account_id) for r in batch)
+        transfer_ids = {_key(r.id) for r in batch}
+        transfer_ids.update(_key(r.pending_id) for r in batch if r.pending_id)
+    return account_ids, transfer_ids
 
 
 def _key(value: object) -> int:

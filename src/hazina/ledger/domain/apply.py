@@ -391,20 +391,21 @@ def _exists_status(request: TransferRequest, existing: Transfer) -> CreateTransf
     return S.exists
 
 
+# In precedence order: the first field that is not an integer decides the status.
 _TRANSFER_FIELD_STATUS = {
+    "timestamp": S.timestamp_must_be_zero,
+    "flags": S.reserved_flag,
     "id": S.id_out_of_range,
     "debit_account_id": S.debit_account_id_out_of_range,
     "credit_account_id": S.credit_account_id_out_of_range,
-    "amount": S.amount_out_of_range,
-    "ledger": S.ledger_out_of_range,
-    "code": S.code_out_of_range,
-    "flags": S.reserved_flag,
     "pending_id": S.pending_id_out_of_range,
-    "timeout": S.timeout_out_of_range,
+    "amount": S.amount_out_of_range,
     "user_data_128": S.user_data_out_of_range,
     "user_data_64": S.user_data_out_of_range,
     "user_data_32": S.user_data_out_of_range,
-    "timestamp": S.timestamp_must_be_zero,
+    "timeout": S.timeout_out_of_range,
+    "ledger": S.ledger_out_of_range,
+    "code": S.code_out_of_range,
 }
 
 
@@ -412,63 +413,15 @@ def _normalize_transfer(request: TransferRequest) -> TransferRequest | CreateTra
     """Turn int subclasses (IntFlag, IntEnum) into plain ints; anything else that is not an
     integer (a float, a string, a bool) is out of range for its field. Slow path only."""
     values: dict[str, int] = {}
-    for name, value in zip(TransferRequest._fields, request, strict=True):
+    for name, status in _TRANSFER_FIELD_STATUS.items():
+        value = getattr(request, name)
         if type(value) is int:
             continue
         if isinstance(value, int) and not isinstance(value, bool):
             values[name] = int(value)
         else:
-            return _TRANSFER_FIELD_STATUS[name]
+            return status
     return request._replace(**values)
-
-
-def _all_plain_ints(request: TransferRequest) -> bool:
-    return (
-        type(request.id) is int
-        and type(request.debit_account_id) is int
-        and type(request.credit_account_id) is int
-        and type(request.amount) is int
-        and type(request.ledger) is int
-        and type(request.code) is int
-        and type(request.flags) is int
-        and type(request.pending_id) is int
-        and type(request.timeout) is int
-        and type(request.user_data_128) is int
-        and type(request.user_data_64) is int
-        and type(request.user_data_32) is int
-        and type(request.timestamp) is int
-    )
-
-
-def _malformed_status(request: TransferRequest) -> CreateTransferStatus | None:
-    """Values outside their field's range: checked first, so nothing below sees them."""
-    if not 0 <= request.flags <= _TRANSFER_FLAGS_ALL:
-        return S.reserved_flag
-    if not _in_range(request.id, _ID_MAX):
-        return S.id_out_of_range
-    if not _in_range(request.debit_account_id, _ID_MAX):
-        return S.debit_account_id_out_of_range
-    if not _in_range(request.credit_account_id, _ID_MAX):
-        return S.credit_account_id_out_of_range
-    if not _in_range(request.pending_id, _ID_MAX):
-        return S.pending_id_out_of_range
-    if request.amount < 0:
-        return S.amount_must_not_be_negative
-    if request.amount > _AMOUNT_MAX:
-        return S.amount_out_of_range
-    if not (
-        _in_range(request.user_data_128, ledger_user_data_128_max)
-        and _in_range(request.user_data_64, ledger_user_data_64_max)
-        and _in_range(request.user_data_32, ledger_user_data_32_max)
-    ):
-        return S.user_data_out_of_range
-    if not _in_range(request.timeout, ledger_timeout_seconds_max):
-        return S.timeout_out_of_range
-    if not _in_range(request.ledger, ledger_ledger_max):
-        return S.ledger_out_of_range
-    if not _in_range(request.code, ledger_code_max):
-        return S.code_out_of_range
-    return None
 
 
 class _Applier:
@@ -495,12 +448,68 @@ class _Applier:
         ] = []
 
     def apply(self, request: TransferRequest, timestamp: int) -> CreateTransferStatus:
-        if request.timestamp != 0:
+        (
+            transfer_id,
+            debit_id,
+            credit_id,
+            amount,
+            ledger,
+            code,
+            flags,
+            pending_id,
+            timeout,
+            user_data_128,
+            user_data_64,
+            user_data_32,
+            request_timestamp,
+        ) = request
+        if not (
+            type(transfer_id) is int
+            and type(debit_id) is int
+            and type(credit_id) is int
+            and type(amount) is int
+            and type(ledger) is int
+            and type(code) is int
+            and type(flags) is int
+            and type(pending_id) is int
+            and type(timeout) is int
+            and type(user_data_128) is int
+            and type(user_data_64) is int
+            and type(user_data_32) is int
+            and type(request_timestamp) is int
+        ):
+            normalized = _normalize_transfer(request)
+            if isinstance(normalized, CreateTransferStatus):
+                return normalized
+            return self.apply(normalized, timestamp)
+        if request_timestamp != 0:
             return S.timestamp_must_be_zero
-        malformed = _malformed_status(request)
-        if malformed is not None:
-            return malformed
-        transfer_id = request.id
+        if not 0 <= flags <= _TRANSFER_FLAGS_ALL:
+            return S.reserved_flag
+        if not 0 <= transfer_id <= _ID_MAX:
+            return S.id_out_of_range
+        if not 0 <= debit_id <= _ID_MAX:
+            return S.debit_account_id_out_of_range
+        if not 0 <= credit_id <= _ID_MAX:
+            return S.credit_account_id_out_of_range
+        if not 0 <= pending_id <= _ID_MAX:
+            return S.pending_id_out_of_range
+        if amount < 0:
+            return S.amount_must_not_be_negative
+        if amount > _AMOUNT_MAX:
+            return S.amount_out_of_range
+        if not (
+            0 <= user_data_128 <= ledger_user_data_128_max
+            and 0 <= user_data_64 <= ledger_user_data_64_max
+            and 0 <= user_data_32 <= ledger_user_data_32_max
+        ):
+            return S.user_data_out_of_range
+        if not 0 <= timeout <= ledger_timeout_seconds_max:
+            return S.timeout_out_of_range
+        if not 0 <= ledger <= ledger_ledger_max:
+            return S.ledger_out_of_range
+        if not 0 <= code <= ledger_code_max:
+            return S.code_out_of_range
         if transfer_id == 0:
             return S.id_must_not_be_zero
         if transfer_id == _ID_MAX:
@@ -512,60 +521,58 @@ class _Applier:
         if transfer_id in state.failed:
             return S.id_already_failed
 
-        flags = request.flags
         post_or_void = flags & _POST_OR_VOID
         if post_or_void and (flags & _NOT_WITH_POST_OR_VOID or post_or_void == _POST_OR_VOID):
             return S.flags_are_mutually_exclusive
         if not post_or_void:
-            if request.debit_account_id == 0:
+            if debit_id == 0:
                 return S.debit_account_id_must_not_be_zero
-            if request.debit_account_id == _ID_MAX:
+            if debit_id == _ID_MAX:
                 return S.debit_account_id_must_not_be_int_max
-            if request.credit_account_id == 0:
+            if credit_id == 0:
                 return S.credit_account_id_must_not_be_zero
-            if request.credit_account_id == _ID_MAX:
+            if credit_id == _ID_MAX:
                 return S.credit_account_id_must_not_be_int_max
-            if request.debit_account_id == request.credit_account_id:
+            if debit_id == credit_id:
                 return S.accounts_must_be_different
-            if request.pending_id != 0:
+            if pending_id != 0:
                 return S.pending_id_must_be_zero
         else:
-            if request.pending_id == 0:
+            if pending_id == 0:
                 return S.pending_id_must_not_be_zero
-            if request.pending_id == _ID_MAX:
+            if pending_id == _ID_MAX:
                 return S.pending_id_must_not_be_int_max
-            if request.pending_id == transfer_id:
+            if pending_id == transfer_id:
                 return S.pending_id_must_be_different
-        if request.timeout != 0 and not flags & _PENDING:
+        if timeout != 0 and not flags & _PENDING:
             return S.timeout_reserved_for_pending_transfer
         if flags & _CLOSING and not flags & _PENDING:
             return S.closing_transfer_must_be_pending
         if post_or_void:
             return self._post_or_void(request, timestamp)
-        if request.amount == 0 and not flags & (_BALANCING_DEBIT | _BALANCING_CREDIT):
+        if amount == 0 and not flags & (_BALANCING_DEBIT | _BALANCING_CREDIT):
             return S.amount_must_not_be_zero
-        if request.ledger == 0:
+        if ledger == 0:
             return S.ledger_must_not_be_zero
-        if request.code == 0:
+        if code == 0:
             return S.code_must_not_be_zero
 
         accounts = state.accounts
-        debit = accounts.get(request.debit_account_id)
+        debit = accounts.get(debit_id)
         if debit is None:
             return S.debit_account_not_found
-        credit = accounts.get(request.credit_account_id)
+        credit = accounts.get(credit_id)
         if credit is None:
             return S.credit_account_not_found
         if debit.ledger != credit.ledger:
             return S.accounts_must_have_the_same_ledger
-        if request.ledger != debit.ledger:
+        if ledger != debit.ledger:
             return S.transfer_must_have_the_same_ledger_as_accounts
         if debit.closed:
             return S.debit_account_already_closed
         if credit.closed:
             return S.credit_account_already_closed
 
-        amount = request.amount
         if flags & _BALANCING_DEBIT:
             available = debit.credits_posted - debit.debits_posted - debit.debits_pending
             amount = min(amount, max(available, 0))
@@ -589,8 +596,8 @@ class _Applier:
         if credit.credits_pending + credit.credits_posted + amount > _AMOUNT_MAX:
             return S.overflows_credits
         expires_at = 0
-        if request.timeout:
-            expires_at = timestamp + request.timeout * _NS_PER_SECOND
+        if timeout:
+            expires_at = timestamp + timeout * _NS_PER_SECOND
             if expires_at > _AMOUNT_MAX:
                 return S.overflows_timeout
         if (
@@ -637,12 +644,12 @@ class _Applier:
             credit.id,
             amount,
             0,
-            request.user_data_128,
-            request.user_data_64,
-            request.user_data_32,
-            request.timeout,
-            request.ledger,
-            request.code,
+            user_data_128,
+            user_data_64,
+            user_data_32,
+            timeout,
+            ledger,
+            code,
             flags,
             timestamp,
         )
