@@ -10,7 +10,6 @@ the store holds (catching balances edited around the application).
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,11 +17,9 @@ from hazina.kernel.limits import query_limit_max
 from hazina.ledger.domain.flags import AccountFlags, TransferFlags
 from hazina.ledger.domain.journal import (
     chain,
-    encode_account,
-    encode_expiry,
-    encode_transfer,
     genesis_hash,
     payload_hash,
+    runs_in_timestamp_order,
 )
 from hazina.ledger.domain.model import PendingState
 from hazina.ledger.store.base import LedgerStore
@@ -79,17 +76,11 @@ def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
             accounts, transfers, expiries = store.records_between(
                 entry.timestamp_first, entry.timestamp_last
             )
-            encoded = [
-                chunk
-                for _, chunk in heapq.merge(
-                    ((a.timestamp, encode_account(a)) for a in accounts),
-                    ((t.timestamp, encode_transfer(t)) for t in transfers),
-                    ((e.timestamp, encode_expiry(e)) for e in expiries),
-                )
-            ]
-            if len(encoded) != entry.record_count:
+            runs = runs_in_timestamp_order(accounts, transfers, expiries)
+            count = sum(len(records) for _, records in runs)
+            if count != entry.record_count:
                 report.problems.append(
-                    f"{where}: holds {len(encoded)} records in its time range,"
+                    f"{where}: holds {count} records in its time range,"
                     f" the journal says {entry.record_count}"
                 )
                 return
@@ -99,7 +90,7 @@ def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
                 entry.timestamp_first,
                 entry.timestamp_last,
                 entry.record_count,
-                payload_hash(encoded),
+                payload_hash(runs),
             )
             if recomputed.payload_hash != entry.payload_hash:
                 report.problems.append(f"{where}: its records were changed (payload hash differs)")

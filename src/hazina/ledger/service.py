@@ -36,11 +36,13 @@ from hazina.ledger.domain.apply import (
     expire_pending,
 )
 from hazina.ledger.domain.journal import (
+    ACCOUNT,
+    EXPIRY,
+    TRANSFER,
     AccountRecord,
+    Run,
     chain,
-    encode_account,
-    encode_expiry,
-    encode_transfer,
+    merge_runs,
     payload_hash,
 )
 from hazina.ledger.domain.model import (
@@ -176,7 +178,7 @@ class LedgerService:
             timestamp_first = timestamp
             state = LedgerState()
             total = BatchOutcome()
-            records: list[bytes] = []
+            segments: list[Run] = []
 
             due = transaction.due_expiries(timestamp, pending_expiry_batch_max)
             if due:
@@ -185,34 +187,37 @@ class LedgerService:
                 expired = expire_pending(due, state, timestamp)
                 timestamp += len(due)
                 _merge(total, expired)
-                records.extend(encode_expiry(e) for e in expired.expiries)
+                segments.append((EXPIRY, expired.expiries))
 
             for request in requests:
                 if request.kind == "accounts":
                     account_batch: Sequence[AccountRequest] = request.batch  # type: ignore[assignment]
                     transaction.load(state, {_key(r.id) for r in account_batch}, set())
                     outcome = apply_accounts(account_batch, state, timestamp)
-                    records.extend(
-                        encode_account(
-                            AccountRecord(
-                                a.id,
-                                a.ledger,
-                                a.code,
-                                a.flags,
-                                a.user_data_128,
-                                a.user_data_64,
-                                a.user_data_32,
-                                a.timestamp,
-                            )
+                    segments.append(
+                        (
+                            ACCOUNT,
+                            [
+                                AccountRecord(
+                                    a.id,
+                                    a.ledger,
+                                    a.code,
+                                    a.flags,
+                                    a.user_data_128,
+                                    a.user_data_64,
+                                    a.user_data_32,
+                                    a.timestamp,
+                                )
+                                for a in outcome.accounts_created
+                            ],
                         )
-                        for a in outcome.accounts_created
                     )
                 elif request.kind == "transfers":
                     transfer_batch: Sequence[TransferRequest] = request.batch  # type: ignore[assignment]
                     account_ids, transfer_ids = _referenced_ids(transfer_batch)
                     transaction.load(state, account_ids, transfer_ids)
                     outcome = apply_transfers(transfer_batch, state, timestamp)
-                    records.extend(map(encode_transfer, outcome.transfers_created))
+                    segments.append((TRANSFER, outcome.transfers_created))
                 else:
                     outcome = BatchOutcome()
                 timestamp += len(request.batch)
@@ -220,14 +225,15 @@ class LedgerService:
                 results.append(outcome.results)
 
             transaction.persist(total, state)
-            if records:
+            runs = merge_runs(segments)
+            if runs:
                 entry = chain(
                     previous_hash,
                     sequence + 1,
                     timestamp_first,
                     timestamp - 1,
-                    len(records),
-                    payload_hash(records),
+                    sum(len(records) for _, records in runs),
+                    payload_hash(runs),
                 )
                 transaction.append_journal(entry)
             transaction.commit()
