@@ -63,6 +63,27 @@ TRANSFER_FLAGS_KNOWN = 255
 
 NS_PER_SECOND = 1_000_000_000
 
+# Failures that depend on the ledger's state: the id is remembered even though nothing was
+# created (and even when its chain was undone), and a retry answers `id_already_failed`, so a
+# re-sent batch never changes anything (docs/ledger.md, TigerBeetle 0.16).
+REMEMBERED = frozenset(
+    {
+        T.debit_account_not_found,
+        T.credit_account_not_found,
+        T.pending_transfer_not_found,
+        T.debit_account_already_closed,
+        T.credit_account_already_closed,
+        T.overflows_debits_pending,
+        T.overflows_credits_pending,
+        T.overflows_debits_posted,
+        T.overflows_credits_posted,
+        T.overflows_debits,
+        T.overflows_credits,
+        T.exceeds_credits,
+        T.exceeds_debits,
+    }
+)
+
 # Pending states, as `PendingState` numbers them.
 STATE_PENDING = 1
 STATE_POSTED = 2
@@ -93,6 +114,8 @@ class ReferenceLedger:
         self.pending: dict[int, dict[str, int]] = {}
         # (account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted)
         self.history: list[tuple[int, int, int, int, int, int]] = []
+        # transfer ids whose attempt failed with a REMEMBERED status
+        self.failed_ids: set[int] = set()
 
     # -- batches ---------------------------------------------------------------------------
 
@@ -146,6 +169,8 @@ class ReferenceLedger:
             if failure is None:
                 self.__dict__.update(trial.__dict__)
             else:
+                if statuses is T and failure[1] in REMEMBERED:
+                    self.failed_ids.add(int(batch[failure[0]].id))
                 for index in range(start, last + 1):
                     if index == failure[0]:
                         results.append(CreateResult(index, failure[1]))
@@ -257,6 +282,8 @@ class ReferenceLedger:
         existing = self.transfers.get(r.id)
         if existing is not None:
             return self._exists_status(r, existing)
+        if r.id in self.failed_ids:
+            return T.id_already_failed
 
         is_post = bool(r.flags & POST)
         is_void = bool(r.flags & VOID)
@@ -360,11 +387,8 @@ class ReferenceLedger:
             return T.exists_with_different_debit_account_id
         if not same("credit_account_id", True):
             return T.exists_with_different_credit_account_id
-        if balancing:
-            # The stored amount is what the clamp allowed: any request at least that large.
-            amount_matches = r.amount >= e["amount"]
-        else:
-            amount_matches = same("amount", True)
+        # A balancing transfer stores what the clamp allowed: any request at least that large.
+        amount_matches = r.amount >= e["amount"] if balancing else same("amount", True)
         if not amount_matches:
             return T.exists_with_different_amount
         if not same("user_data_128"):
@@ -424,10 +448,14 @@ class ReferenceLedger:
         amount: int = r.amount
         if r.flags & BALANCING_DEBIT:
             d = self.accounts[r.debit_account_id]
-            amount = min(amount, max(0, d["credits_posted"] - d["debits_posted"] - d["debits_pending"]))
+            amount = min(
+                amount, max(0, d["credits_posted"] - d["debits_posted"] - d["debits_pending"])
+            )
         if r.flags & BALANCING_CREDIT:
             c = self.accounts[r.credit_account_id]
-            amount = min(amount, max(0, c["debits_posted"] - c["credits_posted"] - c["credits_pending"]))
+            amount = min(
+                amount, max(0, c["debits_posted"] - c["credits_posted"] - c["credits_pending"])
+            )
         return amount
 
     def _add_transfer(self, r: TransferRequest, timestamp: int) -> None:

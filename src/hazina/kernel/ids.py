@@ -52,7 +52,12 @@ def prefixed(prefix: str, value: int) -> str:
 def parse_prefixed(prefix: str, text: str) -> int:
     """Parse an id written by `prefixed`; raises `ValueError` with a clear message otherwise."""
     head, separator, tail = text.partition("_")
-    if separator != "_" or head != prefix or len(tail) != 16:
+    if (
+        separator != "_"
+        or head != prefix
+        or len(tail) != 16
+        or not all(c in "0123456789abcdef" for c in tail)
+    ):
         raise ValueError(f"expected an id like {prefix}_<16 hex digits>, got {text!r}")
     try:
         value = int(tail, 16)

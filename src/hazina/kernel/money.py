@@ -121,10 +121,19 @@ class Money:
         invariant(len(ratios) > 0 and all(r >= 0 for r in ratios), "ratios must be non-negative")
         total = sum(ratios)
         invariant(total > 0, "ratios must not all be zero")
-        parts = [self.minor * r // total for r in ratios]
-        remainder = self.minor - sum(parts)
-        for index in range(abs(remainder)):
-            parts[index % len(parts)] += 1 if remainder > 0 else -1
+        # Largest remainder: floor shares, then one more unit to the largest fractions, so a
+        # zero ratio never gets anything and no share is off by more than one unit.
+        sign = -1 if self.minor < 0 else 1
+        amount = abs(self.minor)
+        parts = [amount * r // total for r in ratios]
+        remainder = amount - sum(parts)
+        by_fraction = sorted(
+            (i for i, r in enumerate(ratios) if r > 0),
+            key=lambda i: (-(amount * ratios[i] % total), i),
+        )
+        for index in by_fraction[:remainder]:
+            parts[index] += 1
+        parts = [sign * p for p in parts]
         result = [Money(p, self.currency) for p in parts]
         invariant(sum(p.minor for p in result) == self.minor, "allocation must conserve money")
         return result

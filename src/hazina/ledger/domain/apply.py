@@ -207,47 +207,40 @@ class BatchOutcome:
     failed: list[FailedTransfer] = field(default_factory=list)
 
 
-def _in_range(value: int, maximum: int) -> bool:
-    return 0 <= value <= maximum
+def _is_linked(flags: object, linked_bit: int) -> int:
+    """The linked bit of well-typed flags; malformed flags (a bool, a float) link nothing."""
+    if type(flags) is int:
+        return flags & linked_bit
+    if isinstance(flags, int) and not isinstance(flags, bool):
+        return int(flags) & linked_bit
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
 # Accounts
 
 
-_ACCOUNT_FIELD_STATUS = {
-    "id": A.id_out_of_range,
-    "ledger": A.ledger_out_of_range,
-    "code": A.code_out_of_range,
-    "flags": A.reserved_flag,
-    "user_data_128": A.user_data_out_of_range,
-    "user_data_64": A.user_data_out_of_range,
-    "user_data_32": A.user_data_out_of_range,
-    "timestamp": A.timestamp_must_be_zero,
-}
+# Field rules in precedence order, as for transfers.
+_ACCOUNT_FIELD_RULES: tuple[tuple[str, CreateAccountStatus, int], ...] = (
+    ("timestamp", A.timestamp_must_be_zero, 0),
+    ("flags", A.reserved_flag, account_flags_all),
+    ("id", A.id_out_of_range, _ID_MAX),
+    ("user_data_128", A.user_data_out_of_range, ledger_user_data_128_max),
+    ("user_data_64", A.user_data_out_of_range, ledger_user_data_64_max),
+    ("user_data_32", A.user_data_out_of_range, ledger_user_data_32_max),
+    ("ledger", A.ledger_out_of_range, ledger_ledger_max),
+    ("code", A.code_out_of_range, ledger_code_max),
+)
 
 
 def account_status(request: AccountRequest, existing: AccountState | None) -> CreateAccountStatus:
     """The status of creating one account, ignoring linked chains."""
-    for name, value in zip(AccountRequest._fields, request, strict=True):
+    for name, field_status, maximum in _ACCOUNT_FIELD_RULES:
+        value = getattr(request, name)
         if type(value) is not int and (not isinstance(value, int) or isinstance(value, bool)):
-            return _ACCOUNT_FIELD_STATUS[name]
-    if request.timestamp != 0:
-        return A.timestamp_must_be_zero
-    if not _in_range(request.flags, account_flags_all):
-        return A.reserved_flag
-    if not _in_range(request.id, _ID_MAX):
-        return A.id_out_of_range
-    if not (
-        _in_range(request.user_data_128, ledger_user_data_128_max)
-        and _in_range(request.user_data_64, ledger_user_data_64_max)
-        and _in_range(request.user_data_32, ledger_user_data_32_max)
-    ):
-        return A.user_data_out_of_range
-    if not _in_range(request.ledger, ledger_ledger_max):
-        return A.ledger_out_of_range
-    if not _in_range(request.code, ledger_code_max):
-        return A.code_out_of_range
+            return field_status
+        if not 0 <= value <= maximum:
+            return field_status
     if request.id == 0:
         return A.id_must_not_be_zero
     if request.id == _ID_MAX:
@@ -286,11 +279,11 @@ def apply_accounts(
     chain_failed = False
     count = len(batch)
     for index, request in enumerate(batch):
-        linked = isinstance(request.flags, int) and bool(request.flags & _ACCOUNT_LINKED)
+        linked = bool(_is_linked(request.flags, _ACCOUNT_LINKED))
         if linked and chain_start is None:
             chain_start, chain_created, chain_failed = index, [], False
         status: CreateAccountStatus
-        if chain_failed:
+        if chain_start is not None and chain_failed:
             status = A.linked_event_failed
         elif linked and index == count - 1:
             status = A.linked_event_chain_open
@@ -317,17 +310,14 @@ def apply_accounts(
             outcome.accounts_created.append(created)
             if chain_start is not None:
                 chain_created.append(request.id)
-        elif chain_start is not None and not chain_failed:
-            chain_failed = True
-            _fail_account_chain(outcome, state, chain_start, index, chain_created)
-            outcome.results.append(CreateResult(index, status))
-            if not linked:
-                chain_start = None
-            continue
-        if status is not A.ok:
+        else:
+            if chain_start is not None and not chain_failed:
+                chain_failed = True
+                _fail_account_chain(outcome, state, chain_start, index, chain_created)
             outcome.results.append(CreateResult(index, status))
         if chain_start is not None and not linked:
-            chain_start = None
+            chain_start, chain_failed = None, False
+    outcome.results.sort(key=lambda result: result.index)
     invariant(
         len(outcome.results) + len(outcome.accounts_created) == count,
         "every account event has exactly one outcome",
@@ -391,35 +381,39 @@ def _exists_status(request: TransferRequest, existing: Transfer) -> CreateTransf
     return S.exists
 
 
-# In precedence order: the first field that is not an integer decides the status.
-_TRANSFER_FIELD_STATUS = {
-    "timestamp": S.timestamp_must_be_zero,
-    "flags": S.reserved_flag,
-    "id": S.id_out_of_range,
-    "debit_account_id": S.debit_account_id_out_of_range,
-    "credit_account_id": S.credit_account_id_out_of_range,
-    "pending_id": S.pending_id_out_of_range,
-    "amount": S.amount_out_of_range,
-    "user_data_128": S.user_data_out_of_range,
-    "user_data_64": S.user_data_out_of_range,
-    "user_data_32": S.user_data_out_of_range,
-    "timeout": S.timeout_out_of_range,
-    "ledger": S.ledger_out_of_range,
-    "code": S.code_out_of_range,
-}
+# Field rules in precedence order: the field's status when it is not an integer or is outside
+# [0, maximum]. A timestamp must be exactly zero.
+_TRANSFER_FIELD_RULES: tuple[tuple[str, CreateTransferStatus, int], ...] = (
+    ("timestamp", S.timestamp_must_be_zero, 0),
+    ("flags", S.reserved_flag, _TRANSFER_FLAGS_ALL),
+    ("id", S.id_out_of_range, _ID_MAX),
+    ("debit_account_id", S.debit_account_id_out_of_range, _ID_MAX),
+    ("credit_account_id", S.credit_account_id_out_of_range, _ID_MAX),
+    ("pending_id", S.pending_id_out_of_range, _ID_MAX),
+    ("amount", S.amount_out_of_range, _AMOUNT_MAX),
+    ("user_data_128", S.user_data_out_of_range, ledger_user_data_128_max),
+    ("user_data_64", S.user_data_out_of_range, ledger_user_data_64_max),
+    ("user_data_32", S.user_data_out_of_range, ledger_user_data_32_max),
+    ("timeout", S.timeout_out_of_range, ledger_timeout_seconds_max),
+    ("ledger", S.ledger_out_of_range, ledger_ledger_max),
+    ("code", S.code_out_of_range, ledger_code_max),
+)
 
 
 def _normalize_transfer(request: TransferRequest) -> TransferRequest | CreateTransferStatus:
-    """Turn int subclasses (IntFlag, IntEnum) into plain ints; anything else that is not an
-    integer (a float, a string, a bool) is out of range for its field. Slow path only."""
+    """Slow path for requests with a field that is not a plain int: check every field in
+    precedence order; an int subclass (IntFlag, IntEnum) becomes a plain int, anything else (a
+    float, a string, a bool) breaks its field's rule."""
     values: dict[str, int] = {}
-    for name, status in _TRANSFER_FIELD_STATUS.items():
+    for name, status, maximum in _TRANSFER_FIELD_RULES:
         value = getattr(request, name)
-        if type(value) is int:
-            continue
-        if isinstance(value, int) and not isinstance(value, bool):
-            values[name] = int(value)
-        else:
+        if type(value) is not int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                return status
+            value = values[name] = int(value)
+        if name == "amount" and value < 0:
+            return S.amount_must_not_be_negative
+        if not 0 <= value <= maximum:
             return status
     return request._replace(**values)
 
@@ -805,7 +799,7 @@ def apply_transfers(
     for index in range(count):
         request = batch[index]
         flags = request.flags
-        linked = isinstance(flags, int) and flags & _LINKED
+        linked = _is_linked(flags, _LINKED)
         if linked and chain_start < 0:
             chain_start, chain_failed = index, False
             applier.in_chain = True

@@ -1,0 +1,1082 @@
+"""PostgreSQL ledger store: the production store; several processes may write at once.
+
+Writers serialize on a transaction-level advisory lock taken first in every write transaction,
+so timestamps stay monotonic and the journal's hash chain stays linear; under READ COMMITTED
+every statement after the lock sees what the previous holder committed. Transfers and new
+accounts go in with COPY, changed accounts with one UPDATE over arrays, lookups with
+`= ANY(array)`, all arrays sent in binary.
+
+Accounts are cached between transactions only while provably current: every statement that
+writes `accounts` (by any program, through the triggers below) moves a counter in
+`ledger_accounts_version`. A write transaction reads it right after taking the writer lock; if
+it differs from what the store's own last commit left, the cache is dropped and accounts are
+reloaded. Any failure drops the cache too.
+
+The database is the last line of defence (tested by writing around the application):
+- CHECK constraints: non-negative balances, the two balance limits, amounts, distinct accounts.
+- Statement-level AFTER triggers with transition tables write, into a per-session temporary
+  table, each account's balance changes (UPDATE: new minus old; INSERT: the new balances) and
+  minus what the inserted transfers and expiries imply for it: regular and posting transfers
+  add their amount to posted, pending ones to pending, and posts, voids and expiries take the
+  pending transfer's whole amount out of pending. They also refuse a post or void that does
+  not fit its pending transfer, an expiry of a transfer that cannot expire, and a pending
+  transfer resolved twice. The first trigger of a transaction inserts its txid into
+  `ledger_balance_checks`, whose DEFERRABLE INITIALLY DEFERRED constraint trigger runs once,
+  at COMMIT: every account's rows must add up to zero and, for the balance changes, every
+  ledger's debits must equal its credits, or the COMMIT fails with SQLSTATE 23514
+  (`ledger_balance_check`). All of it is set-based: a few statements per batch, not per row.
+- Transfers, expiries and the journal are append-only, and of an account only balances and
+  `closed` may change (statement-level triggers refuse the rest).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import errors
+from psycopg.types.numeric import IntLoader
+
+from hazina.kernel.invariant import invariant
+from hazina.kernel.limits import database_busy_timeout_ms, query_limit_max
+from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
+from hazina.ledger.domain.journal import AccountRecord, JournalEntry, genesis_hash
+from hazina.ledger.domain.model import (
+    Account,
+    AccountBalance,
+    AccountFilter,
+    Expiry,
+    PendingState,
+    PendingStatus,
+    QueryFilter,
+    Transfer,
+)
+from hazina.ledger.store.base import StoreError, TransientStoreError
+from hazina.ledger.store.codec import decode_u64, encode_u64
+
+SCHEMA_VERSION = 1
+# Advisory locks, two-part keys: a class (one for creating the schema, one held by every
+# writer) and the hash of the schema the tables live in, so that ledgers in different schemas
+# of one database do not wait for each other.
+_SCHEMA_LOCK_CLASS = 0x687A0001
+_WRITE_LOCK_CLASS = 0x687A0002
+_ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(%s, hashtext(coalesce(current_schema(), '')))"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    id              BIGINT PRIMARY KEY CHECK (id > 0),
+    ledger          BIGINT NOT NULL CHECK (ledger > 0),
+    code            INTEGER NOT NULL CHECK (code > 0),
+    flags           INTEGER NOT NULL,
+    user_data_128   NUMERIC(39, 0) NOT NULL CHECK (user_data_128 >= 0),
+    user_data_64    BIGINT NOT NULL,
+    user_data_32    BIGINT NOT NULL CHECK (user_data_32 >= 0),
+    debits_pending  BIGINT NOT NULL CHECK (debits_pending >= 0),
+    debits_posted   BIGINT NOT NULL CHECK (debits_posted >= 0),
+    credits_pending BIGINT NOT NULL CHECK (credits_pending >= 0),
+    credits_posted  BIGINT NOT NULL CHECK (credits_posted >= 0),
+    timestamp       BIGINT NOT NULL UNIQUE,
+    closed          BOOLEAN NOT NULL,
+    CONSTRAINT accounts_debits_must_not_exceed_credits
+        CHECK ((flags & 2) = 0 OR debits_pending + debits_posted <= credits_posted),
+    CONSTRAINT accounts_credits_must_not_exceed_debits
+        CHECK ((flags & 4) = 0 OR credits_pending + credits_posted <= debits_posted),
+    CONSTRAINT accounts_limits_mutually_exclusive CHECK ((flags & 6) <> 6)
+) WITH (fillfactor = 50);  -- room on each page for HOT updates of the balances
+CREATE TABLE IF NOT EXISTS transfers (
+    id                BIGINT PRIMARY KEY CHECK (id > 0),
+    debit_account_id  BIGINT NOT NULL,
+    credit_account_id BIGINT NOT NULL,
+    amount            BIGINT NOT NULL CHECK (amount >= 0),
+    pending_id        BIGINT NOT NULL CHECK (pending_id >= 0),
+    user_data_128     NUMERIC(39, 0) NOT NULL CHECK (user_data_128 >= 0),
+    user_data_64      BIGINT NOT NULL,
+    user_data_32      BIGINT NOT NULL CHECK (user_data_32 >= 0),
+    timeout           BIGINT NOT NULL CHECK (timeout >= 0),
+    ledger            BIGINT NOT NULL,
+    code              INTEGER NOT NULL,
+    flags             INTEGER NOT NULL,
+    timestamp         BIGINT NOT NULL UNIQUE,
+    CONSTRAINT transfers_accounts_must_be_different CHECK (debit_account_id <> credit_account_id)
+);
+CREATE INDEX IF NOT EXISTS transfers_debit ON transfers (debit_account_id, timestamp);
+CREATE INDEX IF NOT EXISTS transfers_credit ON transfers (credit_account_id, timestamp);
+-- A pending transfer is posted or voided at most once.
+CREATE UNIQUE INDEX IF NOT EXISTS transfers_pending_id ON transfers (pending_id)
+    WHERE pending_id <> 0;
+CREATE TABLE IF NOT EXISTS pending_states (
+    pending_id BIGINT PRIMARY KEY,
+    state      SMALLINT NOT NULL CHECK (state BETWEEN 1 AND 4),
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pending_states_due ON pending_states (expires_at, pending_id)
+    WHERE state = 1 AND expires_at > 0;
+CREATE TABLE IF NOT EXISTS account_balances (
+    account_id      BIGINT NOT NULL,
+    timestamp       BIGINT NOT NULL,
+    debits_pending  BIGINT NOT NULL,
+    debits_posted   BIGINT NOT NULL,
+    credits_pending BIGINT NOT NULL,
+    credits_posted  BIGINT NOT NULL,
+    PRIMARY KEY (account_id, timestamp)
+);
+CREATE TABLE IF NOT EXISTS expiries (
+    timestamp  BIGINT PRIMARY KEY,
+    pending_id BIGINT NOT NULL UNIQUE
+);
+-- Transfer ids that failed for a reason of state: a retry reports `id_already_failed`.
+CREATE TABLE IF NOT EXISTS transfers_failed (
+    id        BIGINT PRIMARY KEY,
+    status    INTEGER NOT NULL,
+    timestamp BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    sequence        BIGINT PRIMARY KEY CHECK (sequence > 0),
+    timestamp_first BIGINT NOT NULL,
+    timestamp_last  BIGINT NOT NULL CHECK (timestamp_last >= timestamp_first),
+    record_count    BIGINT NOT NULL,
+    payload_hash    BYTEA NOT NULL,
+    previous_hash   BYTEA NOT NULL,
+    hash            BYTEA NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS ledger_accounts_version (
+    version BIGINT NOT NULL
+);
+INSERT INTO ledger_accounts_version (version)
+    SELECT 0 WHERE NOT EXISTS (SELECT FROM ledger_accounts_version);
+
+-- One row per open transaction that changed balances or inserted transfers or expiries; its
+-- deferred constraint trigger runs the balance check once, at COMMIT. Unlogged: a row never
+-- outlives its transaction.
+CREATE UNLOGGED TABLE IF NOT EXISTS ledger_balance_checks (
+    txid BIGINT PRIMARY KEY
+);
+
+-- The per-transaction scratch table of balance deltas lives in each session's temporary
+-- schema (no WAL, no contention, emptied at every COMMIT). Rows with a ledger are what the
+-- accounts' balances actually did; rows without are minus what the transfers and expiries
+-- imply. At COMMIT every account's rows must add up to zero.
+CREATE OR REPLACE FUNCTION ledger_balance_check_arm() RETURNS void
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF to_regclass('pg_temp.ledger_balance_deltas') IS NULL THEN
+        CREATE TEMPORARY TABLE ledger_balance_deltas (
+            account_id      BIGINT NOT NULL,
+            ledger          BIGINT,
+            debits_pending  BIGINT NOT NULL,
+            debits_posted   BIGINT NOT NULL,
+            credits_pending BIGINT NOT NULL,
+            credits_posted  BIGINT NOT NULL
+        ) ON COMMIT DELETE ROWS;
+    END IF;
+    INSERT INTO ledger_balance_checks (txid) VALUES (txid_current()) ON CONFLICT DO NOTHING;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_accounts_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    -- Every statement that writes accounts moves the version, so a store may trust the accounts
+    -- it cached only while the version is the one its own last commit left.
+    UPDATE ledger_accounts_version SET version = version + 1;
+    PERFORM ledger_balance_check_arm();
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO pg_temp.ledger_balance_deltas
+        SELECT id, ledger, debits_pending, debits_posted, credits_pending, credits_posted
+        FROM new_accounts
+        WHERE debits_pending <> 0 OR debits_posted <> 0
+            OR credits_pending <> 0 OR credits_posted <> 0;
+    ELSE
+        -- Rows as they are, not aggregated: summing into NUMERIC here would cost more than
+        -- writing twice the rows, and the check at COMMIT sums them anyway.
+        INSERT INTO pg_temp.ledger_balance_deltas
+        SELECT id, ledger, debits_pending, debits_posted, credits_pending, credits_posted
+        FROM new_accounts
+        UNION ALL
+        SELECT id, ledger, -debits_pending, -debits_posted, -credits_pending, -credits_posted
+        FROM old_accounts;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_transfers_inserted() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    bad record;
+BEGIN
+    PERFORM ledger_balance_check_arm();
+    -- Regular and posting transfers (not flags 2, 8) move posted amounts; pending ones (2) move
+    -- pending amounts. Stored negated: the account changes must cancel them out.
+    INSERT INTO pg_temp.ledger_balance_deltas
+    SELECT debit_account_id, NULL::BIGINT, CASE WHEN flags & 2 <> 0 THEN -amount ELSE 0 END,
+        CASE WHEN flags & 10 = 0 THEN -amount ELSE 0 END, 0, 0
+    FROM new_transfers
+    UNION ALL
+    SELECT credit_account_id, NULL, 0, 0, CASE WHEN flags & 2 <> 0 THEN -amount ELSE 0 END,
+        CASE WHEN flags & 10 = 0 THEN -amount ELSE 0 END
+    FROM new_transfers;
+    IF NOT EXISTS (SELECT FROM new_transfers WHERE flags & 12 <> 0) THEN
+        RETURN NULL;
+    END IF;
+    -- A post or void (flags 4, 8) must name an existing pending transfer (flag 2) with the same
+    -- accounts, post at most its amount, void exactly it, and find it neither resolved before
+    -- (a unique index) nor expired. (Lateral LIMIT 1: one index probe per post or void.)
+    SELECT n.id, n.pending_id INTO bad
+    FROM new_transfers n
+    LEFT JOIN LATERAL (
+        SELECT * FROM transfers t WHERE t.id = n.pending_id LIMIT 1
+    ) AS p ON TRUE
+    WHERE n.flags & 12 <> 0
+        AND (p.id IS NULL OR p.flags & 2 = 0 OR n.flags & 14 NOT IN (4, 8)
+            OR n.debit_account_id <> p.debit_account_id
+            OR n.credit_account_id <> p.credit_account_id
+            OR n.amount > p.amount
+            OR (n.flags & 8 <> 0 AND n.amount <> p.amount)
+            OR EXISTS (SELECT FROM expiries x WHERE x.pending_id = n.pending_id))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            CONSTRAINT = 'ledger_balance_check',
+            MESSAGE = format('ledger balance check: transfer %s does not post or void'
+                ' pending transfer %s as it stands', bad.id, bad.pending_id);
+    END IF;
+    -- Posts and voids release the pending transfer's whole amount.
+    INSERT INTO pg_temp.ledger_balance_deltas
+    SELECT side.account_id, NULL, side.dp, 0, side.cp, 0
+    FROM new_transfers n
+    CROSS JOIN LATERAL (
+        SELECT * FROM transfers t WHERE t.id = n.pending_id LIMIT 1
+    ) AS p
+    CROSS JOIN LATERAL (VALUES
+        (p.debit_account_id, p.amount, 0::BIGINT),
+        (p.credit_account_id, 0::BIGINT, p.amount)
+    ) AS side (account_id, dp, cp)
+    WHERE n.flags & 12 <> 0;  -- few rows: the per-row VALUES scan is fine here
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_expiries_inserted() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT e.pending_id INTO bad
+    FROM new_expiries e
+    LEFT JOIN LATERAL (
+        SELECT * FROM transfers t WHERE t.id = e.pending_id LIMIT 1
+    ) AS p ON TRUE
+    WHERE p.id IS NULL OR p.flags & 2 = 0 OR p.timeout = 0
+        OR EXISTS (SELECT FROM transfers t WHERE t.pending_id = e.pending_id AND t.pending_id <> 0)
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            CONSTRAINT = 'ledger_balance_check',
+            MESSAGE = format('ledger balance check: expiry of %s names no pending transfer'
+                ' that can expire', bad.pending_id);
+    END IF;
+    PERFORM ledger_balance_check_arm();
+    -- An expiry releases the pending transfer's whole amount (stored negated, as above).
+    INSERT INTO pg_temp.ledger_balance_deltas
+    SELECT side.account_id, NULL, side.dp, 0, side.cp, 0
+    FROM new_expiries e
+    CROSS JOIN LATERAL (
+        SELECT * FROM transfers t WHERE t.id = e.pending_id LIMIT 1
+    ) AS p
+    CROSS JOIN LATERAL (VALUES
+        (p.debit_account_id, p.amount, 0::BIGINT),
+        (p.credit_account_id, 0::BIGINT, p.amount)
+    ) AS side (account_id, dp, cp);
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_balance_check() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    bad record;
+BEGIN
+    DELETE FROM ledger_balance_checks WHERE txid = NEW.txid;
+    SELECT ledger, sum(debits_pending) AS dp, sum(credits_pending) AS cp,
+        sum(debits_posted) AS dpo, sum(credits_posted) AS cpo
+    INTO bad
+    FROM pg_temp.ledger_balance_deltas
+    WHERE ledger IS NOT NULL
+    GROUP BY ledger
+    HAVING sum(debits_pending) <> sum(credits_pending)
+        OR sum(debits_posted) <> sum(credits_posted)
+    ORDER BY ledger
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            CONSTRAINT = 'ledger_balance_check',
+            MESSAGE = format('ledger balance check: ledger %s does not balance: debits pending'
+                ' changed by %s, credits pending by %s, debits posted by %s, credits posted'
+                ' by %s', bad.ledger, bad.dp, bad.cp, bad.dpo, bad.cpo);
+    END IF;
+    SELECT account_id INTO bad
+    FROM pg_temp.ledger_balance_deltas
+    GROUP BY account_id
+    HAVING sum(debits_pending) <> 0 OR sum(debits_posted) <> 0
+        OR sum(credits_pending) <> 0 OR sum(credits_posted) <> 0
+    ORDER BY account_id  -- sorts only the accounts that fail: none, normally
+    LIMIT 1;
+    IF FOUND THEN
+        SELECT account_id,
+            coalesce(sum(debits_pending) FILTER (WHERE ledger IS NOT NULL), 0) AS dp,
+            coalesce(sum(debits_posted) FILTER (WHERE ledger IS NOT NULL), 0) AS dpo,
+            coalesce(sum(credits_pending) FILTER (WHERE ledger IS NOT NULL), 0) AS cp,
+            coalesce(sum(credits_posted) FILTER (WHERE ledger IS NOT NULL), 0) AS cpo,
+            coalesce(-sum(debits_pending) FILTER (WHERE ledger IS NULL), 0) AS implied_dp,
+            coalesce(-sum(debits_posted) FILTER (WHERE ledger IS NULL), 0) AS implied_dpo,
+            coalesce(-sum(credits_pending) FILTER (WHERE ledger IS NULL), 0) AS implied_cp,
+            coalesce(-sum(credits_posted) FILTER (WHERE ledger IS NULL), 0) AS implied_cpo
+        INTO bad
+        FROM pg_temp.ledger_balance_deltas
+        WHERE account_id = bad.account_id
+        GROUP BY account_id;
+        RAISE EXCEPTION USING
+            ERRCODE = 'check_violation',
+            CONSTRAINT = 'ledger_balance_check',
+            MESSAGE = format('ledger balance check: account %s changed by (debits pending %s,'
+                ' debits posted %s, credits pending %s, credits posted %s) but the transfers'
+                ' and expiries of this transaction imply (%s, %s, %s, %s)',
+                bad.account_id, bad.dp, bad.dpo, bad.cp, bad.cpo, bad.implied_dp,
+                bad.implied_dpo, bad.implied_cp, bad.implied_cpo);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        ERRCODE = 'integrity_constraint_violation',
+        MESSAGE = format('ledger records are append-only: %s on %s refused (%s)', TG_OP,
+            TG_TABLE_NAME, TG_NAME);
+END;
+$$;
+
+DROP TRIGGER IF EXISTS accounts_inserted ON accounts;
+CREATE TRIGGER accounts_inserted AFTER INSERT ON accounts
+    REFERENCING NEW TABLE AS new_accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_accounts_changed();
+DROP TRIGGER IF EXISTS accounts_updated ON accounts;
+CREATE TRIGGER accounts_updated AFTER UPDATE ON accounts
+    REFERENCING OLD TABLE AS old_accounts NEW TABLE AS new_accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_accounts_changed();
+-- Only balances and `closed` ever change. A statement-level trigger on the other columns costs
+-- nothing per row (a row-level one would cost a tuple fetch per updated row).
+DROP TRIGGER IF EXISTS accounts_immutable ON accounts;
+CREATE TRIGGER accounts_immutable
+    BEFORE UPDATE OF id, ledger, code, flags, user_data_128, user_data_64, user_data_32,
+        timestamp ON accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS accounts_append_only ON accounts;
+CREATE TRIGGER accounts_append_only BEFORE DELETE OR TRUNCATE ON accounts
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS transfers_inserted ON transfers;
+CREATE TRIGGER transfers_inserted AFTER INSERT ON transfers
+    REFERENCING NEW TABLE AS new_transfers
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_transfers_inserted();
+DROP TRIGGER IF EXISTS transfers_append_only ON transfers;
+CREATE TRIGGER transfers_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON transfers
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS expiries_inserted ON expiries;
+CREATE TRIGGER expiries_inserted AFTER INSERT ON expiries
+    REFERENCING NEW TABLE AS new_expiries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_expiries_inserted();
+DROP TRIGGER IF EXISTS expiries_append_only ON expiries;
+CREATE TRIGGER expiries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON expiries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS journal_append_only ON journal;
+CREATE TRIGGER journal_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON journal
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS ledger_balance_check ON ledger_balance_checks;
+CREATE CONSTRAINT TRIGGER ledger_balance_check AFTER INSERT ON ledger_balance_checks
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_balance_check();
+
+CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL);
+"""
+
+_ACCOUNT_COLUMNS = (
+    "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, debits_pending,"
+    " debits_posted, credits_pending, credits_posted, timestamp, closed"
+)
+_ACCOUNT_TYPES = ["int8", "int8", "int4", "int4", "numeric", *["int8"] * 7, "bool"]
+_TRANSFER_COLUMNS = (
+    "id, debit_account_id, credit_account_id, amount, pending_id, user_data_128,"
+    " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
+)
+_TRANSFER_TYPES = [*["int8"] * 5, "numeric", *["int8"] * 4, "int4", "int4", "int8"]
+_BALANCE_COLUMNS = (
+    "account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted"
+)
+_UPDATE_ACCOUNTS = (
+    "UPDATE accounts AS a SET debits_pending = u.debits_pending,"
+    " debits_posted = u.debits_posted, credits_pending = u.credits_pending,"
+    " credits_posted = u.credits_posted, closed = u.closed"
+    " FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[],"
+    " %b::boolean[]) AS u (id, debits_pending, debits_posted, credits_pending, credits_posted,"
+    " closed) WHERE a.id = u.id"
+)
+_UPSERT_PENDING = (
+    "INSERT INTO pending_states (pending_id, state, expires_at)"
+    " SELECT * FROM unnest(%b::bigint[], %b::smallint[], %b::bigint[])"
+    " ON CONFLICT (pending_id) DO UPDATE"
+    " SET state = excluded.state, expires_at = excluded.expires_at"
+)
+_LOAD_TRANSFERS = (
+    f"SELECT {_TRANSFER_COLUMNS}, FALSE FROM transfers WHERE id = ANY(%b::bigint[])"
+    " UNION ALL SELECT id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, TRUE FROM transfers_failed"
+    " WHERE id = ANY(%b::bigint[])"
+)
+_TRANSIENT_SQLSTATES = frozenset(
+    {
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+        "55P03",  # lock_not_available: lock_timeout passed waiting for another writer
+    }
+)
+_ID_LIMIT = 1 << 63
+
+
+def _transfer(row: Sequence[Any]) -> Transfer:
+    if row[6] >= 0:
+        return Transfer._make(row)
+    return Transfer._make((*row[:6], decode_u64(row[6]), *row[7:]))
+
+
+def _account_state(row: Sequence[Any]) -> AccountState:
+    return AccountState(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        decode_u64(row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+        row[12],
+    )
+
+
+def _account(row: Sequence[Any]) -> Account:
+    return _account_state(row).to_account()
+
+
+def _ids(ids: Sequence[int] | set[int]) -> list[int]:
+    """Ids that can exist (positive 63-bit integers), as a bigint array parameter."""
+    return [i for i in ids if type(i) is int and 0 < i < _ID_LIMIT]
+
+
+def _translate(error: psycopg.Error) -> StoreError:
+    if error.sqlstate in _TRANSIENT_SQLSTATES:
+        return TransientStoreError(f"{type(error).__name__}: {error}")
+    return StoreError(f"{type(error).__name__}: {error}")
+
+
+class PostgresWriteTransaction:
+    def __init__(self, store: PostgresLedgerStore, connection: psycopg.Connection[Any]) -> None:
+        self._store = store
+        self._connection = connection
+        self._cursor = connection.cursor()
+        # The accounts version as first read in this transaction (after the writer lock), and
+        # how many statements of ours wrote accounts since (each moves it by one).
+        self._accounts_version: int | None = None
+        self._account_statements = 0
+        self._accounts_version_now: int | None = None  # read back after our own writes
+        self.committed = False
+
+    def _begin(self, accounts_version: int) -> None:
+        self._accounts_version = accounts_version
+        self._store._check_cache(accounts_version)
+
+    def _ensure_begun(self) -> int:
+        if self._accounts_version is None:
+            row = self._cursor.execute("SELECT version FROM ledger_accounts_version").fetchone()
+            invariant(row is not None, "the accounts version row exists")
+            assert row is not None
+            self._begin(row[0])
+        assert self._accounts_version is not None
+        return self._accounts_version
+
+    def head(self) -> tuple[int, int, bytes]:
+        # The writer lock is already held (taken in `write()`), so this is the newest entry. The
+        # accounts version comes along, saving a round trip.
+        row = self._cursor.execute(
+            "SELECT v.version, j.sequence, j.timestamp_last, j.hash"
+            " FROM ledger_accounts_version AS v LEFT JOIN LATERAL ("
+            "  SELECT sequence, timestamp_last, hash FROM journal ORDER BY sequence DESC LIMIT 1"
+            " ) AS j ON TRUE"
+        ).fetchone()
+        invariant(row is not None, "the accounts version row exists")
+        assert row is not None
+        if self._accounts_version is None:
+            self._begin(row[0])
+        if row[1] is None:
+            return (0, 0, genesis_hash)
+        return (row[1], row[2], bytes(row[3]))
+
+    def load(self, state: LedgerState, account_ids: set[int], transfer_ids: set[int]) -> None:
+        self._ensure_begun()
+        cursor = self._cursor
+        transfers = state.transfers
+        missing_transfers = _ids([i for i in transfer_ids if i not in transfers])
+        pending_ids: list[int] = []
+        if missing_transfers:
+            # Transfers and remembered failures in one round trip; the last column tells which.
+            cursor.execute(_LOAD_TRANSFERS, (missing_transfers, missing_transfers))
+            for row in cursor.fetchall():
+                if row[13]:
+                    state.failed.add(row[0])
+                    continue
+                transfer = _transfer(row[:13])
+                transfers[transfer.id] = transfer
+                if transfer.flags & 2:  # pending: its accounts and state are needed too
+                    pending_ids.append(transfer.id)
+                    account_ids.add(transfer.debit_account_id)
+                    account_ids.add(transfer.credit_account_id)
+        if pending_ids:
+            cursor.execute(
+                "SELECT pending_id, state, expires_at FROM pending_states"
+                " WHERE pending_id = ANY(%b::bigint[])",
+                (pending_ids,),
+            )
+            for pending_id, pending_state, expires_at in cursor.fetchall():
+                state.pending[pending_id] = PendingStatus(pending_id, pending_state, expires_at)
+        accounts = state.accounts
+        cache = self._store._accounts
+        missing_accounts = []
+        for account_id in account_ids:
+            if account_id in accounts:
+                continue
+            cached = cache.get(account_id)
+            if cached is not None:
+                accounts[account_id] = cached
+            else:
+                missing_accounts.append(account_id)
+        missing_accounts = _ids(missing_accounts)
+        if missing_accounts:
+            cursor.execute(
+                f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%b::bigint[])",
+                (missing_accounts,),
+            )
+            for row in cursor.fetchall():
+                account = _account_state(row)
+                accounts[account.id] = account
+                cache[account.id] = account
+
+    def due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
+        columns = ", ".join("t." + c.strip() for c in _TRANSFER_COLUMNS.split(","))
+        self._cursor.execute(
+            f"SELECT {columns} FROM pending_states p JOIN transfers t ON t.id = p.pending_id"
+            " WHERE p.state = 1 AND p.expires_at > 0 AND p.expires_at <= %s"
+            " ORDER BY p.expires_at, p.pending_id LIMIT %s",
+            (now_ns, limit),
+        )
+        return [_transfer(row) for row in self._cursor.fetchall()]
+
+    def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:
+        self._ensure_begun()
+        cursor = self._cursor
+        if outcome.accounts_created:
+            with cursor.copy(
+                f"COPY accounts ({_ACCOUNT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(_ACCOUNT_TYPES)
+                for a in outcome.accounts_created:
+                    copy.write_row(
+                        (
+                            a.id,
+                            a.ledger,
+                            a.code,
+                            a.flags,
+                            a.user_data_128,
+                            encode_u64(a.user_data_64),
+                            a.user_data_32,
+                            0,
+                            0,
+                            0,
+                            0,
+                            a.timestamp,
+                            a.closed,
+                        )
+                    )
+            self._account_statements += 1
+            cache = self._store._accounts
+            for a in outcome.accounts_created:
+                cache[a.id] = a
+        if outcome.transfers_created:
+            with cursor.copy(
+                f"COPY transfers ({_TRANSFER_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                # Rows stream to the server from a background thread while this one adapts
+                # the next: the two processes overlap on two cores.
+                copy.set_types(_TRANSFER_TYPES)
+                write_row = copy.write_row
+                for t in outcome.transfers_created:
+                    if t.user_data_64 >= _ID_LIMIT:
+                        t = t._replace(user_data_64=encode_u64(t.user_data_64))
+                    write_row(t)
+        if outcome.expiries:
+            cursor.execute(
+                "INSERT INTO expiries (pending_id, timestamp)"
+                " SELECT * FROM unnest(%b::bigint[], %b::bigint[])",
+                ([e.pending_id for e in outcome.expiries], [e.timestamp for e in outcome.expiries]),
+            )
+        if outcome.pending_changed:
+            statuses = outcome.pending_changed.values()
+            cursor.execute(
+                _UPSERT_PENDING,
+                (
+                    [s.pending_id for s in statuses],
+                    [s.state for s in statuses],
+                    [s.expires_at for s in statuses],
+                ),
+            )
+        if outcome.accounts_changed:
+            changed = [state.accounts[i] for i in outcome.accounts_changed]
+            cursor.execute(
+                _UPDATE_ACCOUNTS,
+                (
+                    [a.id for a in changed],
+                    [a.debits_pending for a in changed],
+                    [a.debits_posted for a in changed],
+                    [a.credits_pending for a in changed],
+                    [a.credits_posted for a in changed],
+                    [a.closed for a in changed],
+                ),
+            )
+            invariant(cursor.rowcount == len(changed), "every changed account exists")
+            self._account_statements += 1
+        if outcome.failed:
+            cursor.execute(
+                "INSERT INTO transfers_failed (id, status, timestamp)"
+                " SELECT * FROM unnest(%b::bigint[], %b::integer[], %b::bigint[])",
+                (
+                    [f.id for f in outcome.failed],
+                    [f.status for f in outcome.failed],
+                    [f.timestamp for f in outcome.failed],
+                ),
+            )
+        if outcome.balances:
+            with cursor.copy(
+                f"COPY account_balances ({_BALANCE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8"] * 6)
+                for balance in outcome.balances:
+                    copy.write_row(balance)
+
+    def append_journal(self, entry: JournalEntry) -> None:
+        # The accounts version as our own writes left it comes back with the insert.
+        row = self._cursor.execute(
+            "INSERT INTO journal (sequence, timestamp_first, timestamp_last, record_count,"
+            " payload_hash, previous_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING (SELECT version FROM ledger_accounts_version)",
+            entry,
+        ).fetchone()
+        self._accounts_version_now = None if row is None else row[0]
+
+    def commit(self) -> None:
+        version = self._accounts_version
+        if self._account_statements:
+            assert version is not None  # persist() began the transaction
+            if self._accounts_version_now is None:
+                row = self._cursor.execute("SELECT version FROM ledger_accounts_version").fetchone()
+                self._accounts_version_now = None if row is None else row[0]
+            # Anything but our own statements moved it: someone wrote accounts meanwhile
+            # (around the application), so what we cached may be stale. (Nobody can move it
+            # between our writes and COMMIT: our writes hold its row lock.)
+            if self._accounts_version_now != version + self._account_statements:
+                version = None
+            else:
+                version = self._accounts_version_now
+        self._store._before_commit()
+        try:
+            self._connection.commit()
+        except psycopg.Error as error:
+            if self._connection.closed or self._connection.broken:
+                # COMMIT was sent and the connection broke: it may or may not have happened.
+                # Not transient, since a blind retry could report `exists` for its own work.
+                self._store._abort(self._connection)
+                raise StoreError(f"commit outcome unknown, connection lost: {error}") from error
+            raise
+        self.committed = True
+        if self._accounts_version is None:
+            return  # nothing read or written: the cache is as valid as before
+        self._store._accounts_version = version
+        if version is None:
+            self._store._accounts.clear()
+
+
+class PostgresLedgerStore:
+    """The ledger on one PostgreSQL database, given by a libpq connection string."""
+
+    def __init__(self, dsn: str) -> None:
+        invariant(bool(dsn), "a PostgreSQL connection string is required")
+        self.dsn = dsn
+        self._write_lock = threading.Lock()
+        self._readers = threading.local()
+        self._reader_list: list[psycopg.Connection[Any]] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+        # Accounts as this store last committed them, trusted while the database's accounts
+        # version is the one that commit left (see `write()`); cleared on any failure.
+        self._accounts: dict[int, AccountState] = {}
+        self._accounts_version: int | None = None
+        # Test hook: called right before COMMIT, to inject storage failures.
+        self.before_commit_hook: Any = None
+        self._writer = self._connect(autocommit=False)
+        try:
+            self._ensure_schema()
+        except psycopg.Error as error:
+            self._writer.close()
+            raise _translate(error) from error
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
+        try:
+            connection = psycopg.connect(self.dsn, autocommit=autocommit)
+        except psycopg.Error as error:
+            raise TransientStoreError(f"cannot connect: {error}") from error
+        # NUMERIC(39, 0) columns (user data 128) come back as Python ints, parsed in C.
+        connection.adapters.register_loader("numeric", IntLoader)
+        if not autocommit:
+            connection.execute(
+                "SELECT set_config('lock_timeout', %s, false)", (f"{database_busy_timeout_ms}ms",)
+            )
+            connection.commit()
+        return connection
+
+    def _ensure_schema(self) -> None:
+        """Create or upgrade the schema once, whoever starts first (advisory lock)."""
+        connection = self._writer
+        if self._schema_version() == SCHEMA_VERSION:
+            connection.commit()
+            return
+        connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
+        if self._schema_version() != SCHEMA_VERSION:
+            connection.execute(SCHEMA)
+            connection.execute("DELETE FROM ledger_schema")
+            connection.execute("INSERT INTO ledger_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
+        connection.commit()
+
+    def _schema_version(self) -> int | None:
+        row = self._writer.execute("SELECT to_regclass('ledger_schema') IS NOT NULL").fetchone()
+        if row is None or not row[0]:
+            return None
+        version = self._writer.execute("SELECT max(version) FROM ledger_schema").fetchone()
+        return None if version is None else version[0]
+
+    def _writer_connection(self) -> psycopg.Connection[Any]:
+        invariant(not self._closed, "the store is closed")
+        if self._writer.closed or self._writer.broken:
+            self._writer.close()
+            self._writer = self._connect(autocommit=False)
+        return self._writer
+
+    def _reader(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] | None = getattr(self._readers, "connection", None)
+        if connection is None or connection.closed or connection.broken:
+            invariant(not self._closed, "the store is closed")
+            connection = self._connect(autocommit=True)
+            self._readers.connection = connection
+            with self._readers_lock:
+                self._reader_list.append(connection)
+        return connection
+
+    def _before_commit(self) -> None:
+        if self.before_commit_hook is not None:
+            self.before_commit_hook()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[PostgresWriteTransaction]:
+        with self._write_lock:
+            connection = self._writer_connection()
+            try:
+                # Serialize writers (in every process): the journal head and the balances
+                # read after this point stay ours until COMMIT. (The accounts version must be
+                # read by a later statement: this one's snapshot predates the lock.)
+                connection.execute(_ADVISORY_LOCK, (_WRITE_LOCK_CLASS,))
+            except psycopg.Error as error:
+                raise self._failed(connection, error) from error
+            transaction = PostgresWriteTransaction(self, connection)
+            try:
+                yield transaction
+            except psycopg.Error as error:
+                raise self._failed(connection, error) from error
+            except BaseException:
+                self._abort(connection)
+                raise
+            if not transaction.committed:
+                self._abort(connection)
+
+    def _check_cache(self, accounts_version: int) -> None:
+        if accounts_version != self._accounts_version:
+            # Someone committed accounts since our last commit: reload them.
+            self._accounts.clear()
+            self._accounts_version = None
+
+    def _failed(self, connection: psycopg.Connection[Any], error: psycopg.Error) -> StoreError:
+        """Roll back after a failure inside a write transaction, and say what it was. A lost
+        connection before COMMIT loses the transaction with it: nothing was committed, so a
+        retry on a new connection gives exactly the same results (transient)."""
+        lost = connection.closed or connection.broken
+        self._abort(connection)
+        if lost:
+            return TransientStoreError(f"connection lost before commit: {error}")
+        return _translate(error)
+
+    def _abort(self, connection: psycopg.Connection[Any]) -> None:
+        self._accounts.clear()  # the batch mutated cached states in place
+        self._accounts_version = None
+        if connection.closed:
+            return
+        try:
+            connection.rollback()
+        except psycopg.Error:
+            connection.close()  # broken: the next write reconnects
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def _select(self, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+        for attempt in (1, 2):
+            connection = self._reader()
+            try:
+                return connection.execute(sql, parameters).fetchall()
+            except psycopg.OperationalError as error:
+                # A broken connection (server restart, failover): reads are safe to retry once.
+                if attempt == 1 and connection.broken:
+                    continue
+                raise _translate(error) from error
+            except psycopg.Error as error:
+                raise _translate(error) from error
+        raise StoreError("unreachable")  # pragma: no cover
+
+    def lookup_accounts(self, ids: Sequence[int]) -> list[Account]:
+        rows = self._select(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%b::bigint[])", (_ids(ids),)
+        )
+        by_id = {row[0]: _account(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def lookup_transfers(self, ids: Sequence[int]) -> list[Transfer]:
+        rows = self._select(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE id = ANY(%b::bigint[])",
+            (_ids(ids),),
+        )
+        by_id = {row[0]: _transfer(row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def lookup_pending(self, ids: Sequence[int]) -> list[PendingStatus]:
+        rows = self._select(
+            "SELECT pending_id, state, expires_at FROM pending_states"
+            " WHERE pending_id = ANY(%b::bigint[])",
+            (_ids(ids),),
+        )
+        by_id = {row[0]: PendingStatus(*row) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    @staticmethod
+    def _range(
+        timestamp_min: int, timestamp_max: int, limit: int, reverse: bool
+    ) -> tuple[str, list[Any]]:
+        clauses = " AND timestamp >= %s"
+        parameters: list[Any] = [timestamp_min]
+        if timestamp_max:
+            clauses += " AND timestamp <= %s"
+            parameters.append(timestamp_max)
+        order = "DESC" if reverse else "ASC"
+        parameters.append(min(max(limit, 0), query_limit_max))
+        return f"{clauses} ORDER BY timestamp {order} LIMIT %s", parameters
+
+    def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]:
+        f = account_filter
+        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, f.limit, f.reversed)
+        sides = []
+        if f.debits:
+            sides.append("debit_account_id = %s")
+        if f.credits:
+            sides.append("credit_account_id = %s")
+        if not sides or not 0 < f.account_id < _ID_LIMIT:
+            return []
+        where = " OR ".join(sides)
+        rows = self._select(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE ({where}){suffix}",
+            [f.account_id] * len(sides) + parameters,
+        )
+        return [_transfer(row) for row in rows]
+
+    def get_account_balances(self, account_filter: AccountFilter) -> list[AccountBalance]:
+        f = account_filter
+        if not 0 < f.account_id < _ID_LIMIT:
+            return []
+        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, f.limit, f.reversed)
+        rows = self._select(
+            f"SELECT {_BALANCE_COLUMNS} FROM account_balances WHERE account_id = %s{suffix}",
+            [f.account_id, *parameters],
+        )
+        return [AccountBalance(*row) for row in rows]
+
+    @staticmethod
+    def _query_where(query: QueryFilter) -> tuple[str, list[Any]]:
+        clauses = ["TRUE"]
+        parameters: list[Any] = []
+        if query.user_data_128:
+            clauses.append("user_data_128 = %s::numeric")
+            parameters.append(query.user_data_128)
+        if query.user_data_64:
+            clauses.append("user_data_64 = %s::bigint")
+            parameters.append(encode_u64(query.user_data_64))
+        for name in ("user_data_32", "ledger", "code"):
+            value = getattr(query, name)
+            if value:
+                clauses.append(f"{name} = %s::bigint")
+                parameters.append(value)
+        return " AND ".join(clauses), parameters
+
+    def query_accounts(self, query: QueryFilter) -> list[Account]:
+        where, parameters = self._query_where(query)
+        suffix, more = self._range(
+            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
+        )
+        rows = self._select(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}{suffix}", parameters + more
+        )
+        return [_account(row) for row in rows]
+
+    def query_transfers(self, query: QueryFilter) -> list[Transfer]:
+        where, parameters = self._query_where(query)
+        suffix, more = self._range(
+            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
+        )
+        rows = self._select(
+            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {where}{suffix}", parameters + more
+        )
+        return [_transfer(row) for row in rows]
+
+    def journal(self, after_sequence: int, limit: int) -> list[JournalEntry]:
+        rows = self._select(
+            "SELECT sequence, timestamp_first, timestamp_last, record_count, payload_hash,"
+            " previous_hash, hash FROM journal WHERE sequence > %s ORDER BY sequence LIMIT %s",
+            (after_sequence, limit),
+        )
+        return [
+            JournalEntry(
+                row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), bytes(row[6])
+            )
+            for row in rows
+        ]
+
+    def records_between(
+        self, timestamp_first: int, timestamp_last: int
+    ) -> tuple[list[AccountRecord], list[Transfer], list[Expiry]]:
+        bounds = (timestamp_first, timestamp_last)
+        accounts = [
+            AccountRecord(row[0], row[1], row[2], row[3], row[4], decode_u64(row[5]), *row[6:])
+            for row in self._select(
+                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
+                " timestamp FROM accounts WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
+                bounds,
+            )
+        ]
+        transfers = [
+            _transfer(row)
+            for row in self._select(
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
+                " WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
+                bounds,
+            )
+        ]
+        expiries = [
+            Expiry(*row)
+            for row in self._select(
+                "SELECT pending_id, timestamp FROM expiries"
+                " WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
+                bounds,
+            )
+        ]
+        return accounts, transfers, expiries
+
+    def iterate_transfers(self, batch_size: int) -> Iterator[list[Transfer]]:
+        invariant(batch_size > 0, "a positive batch size")
+        after = -1
+        while True:
+            rows = self._select(
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE timestamp > %s"
+                " ORDER BY timestamp LIMIT %s",
+                (after, batch_size),
+            )
+            if not rows:
+                return
+            batch = [_transfer(row) for row in rows]
+            after = batch[-1].timestamp
+            yield batch
+
+    def all_accounts(self) -> list[Account]:
+        return [
+            _account(row)
+            for row in self._select(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id")
+        ]
+
+    def account_records(self) -> list[AccountRecord]:
+        return [
+            AccountRecord(row[0], row[1], row[2], row[3], row[4], decode_u64(row[5]), *row[6:])
+            for row in self._select(
+                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
+                " timestamp FROM accounts ORDER BY timestamp"
+            )
+        ]
+
+    def pending_states(self) -> dict[int, PendingStatus]:
+        return {
+            row[0]: PendingStatus(*row)
+            for row in self._select("SELECT pending_id, state, expires_at FROM pending_states")
+        }
+
+    def execute_unchecked(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Run raw SQL in its own transaction on the writer connection, around the application
+        (tests and repairs). `?` placeholders are accepted as in the SQLite store. Whatever the
+        database refuses, at the statement or at COMMIT, raises `StoreError`."""
+        if parameters:
+            sql = sql.replace("?", "%s")
+        with self._write_lock:
+            connection = self._writer_connection()
+            self._accounts.clear()
+            self._accounts_version = None
+            try:
+                connection.execute(sql, parameters or None)
+                connection.commit()
+            except psycopg.Error as error:
+                self._abort(connection)
+                raise _translate(error) from error
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._closed = True
+            self._writer.close()
+        with self._readers_lock:
+            readers, self._reader_list = self._reader_list, []
+        for reader in readers:
+            reader.close()
+
+
+__all__ = ["SCHEMA", "PendingState", "PostgresLedgerStore", "errors"]
