@@ -195,14 +195,18 @@ def concurrent_single_section(
 
 
 @contextmanager
-def postgres_database(option: str) -> Iterator[str]:
+def postgres_databases(option: str) -> Iterator[Callable[[], str]]:
+    """Yields a function that returns the DSN of a fresh, empty database for each section."""
     if option != "auto":
-        yield option
+        yield lambda: option  # a given server: the caller provides a fresh database
         return
-    from hazina.ledger.store.postgres_local import LocalPostgres
+    # The throwaway server the test suite uses (tests/postgres_server.py): initdb + postgres
+    # from the local binaries, default settings, removed afterwards.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.postgres_server import fresh_database, start_server
 
-    with LocalPostgres() as server:
-        yield server.create_database("bench")
+    with start_server() as server:
+        yield lambda: fresh_database(server)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -251,11 +255,11 @@ def main(argv: list[str] | None = None) -> None:
             plain_1,
         )
     if args.postgres:
-        with postgres_database(args.postgres) as dsn:
+        with postgres_databases(args.postgres) as new_database:
             from hazina.ledger.store.postgres import PostgresLedgerStore
 
             def postgres_store() -> LedgerStore:
-                return PostgresLedgerStore(dsn)
+                return PostgresLedgerStore(new_database())
 
             batched_section(
                 f"hazina postgres, batches of 8,189, {args.accounts:,} accounts",
