@@ -24,7 +24,12 @@ from hazina.kernel.limits import (
     ledger_user_data_64_max,
     ledger_user_data_128_max,
 )
-from hazina.ledger.domain.flags import AccountFlags, TransferFlags, account_flags_all
+from hazina.ledger.domain.flags import (
+    AccountFlags,
+    TransferFlags,
+    account_flags_all,
+    transfer_flags_all,
+)
 from hazina.ledger.domain.model import (
     Account,
     AccountBalance,
@@ -53,7 +58,7 @@ _BALANCING_DEBIT = int(TransferFlags.balancing_debit)
 _BALANCING_CREDIT = int(TransferFlags.balancing_credit)
 _CLOSING_DEBIT = int(TransferFlags.closing_debit)
 _CLOSING_CREDIT = int(TransferFlags.closing_credit)
-_TRANSFER_FLAGS_ALL = (1 << 8) - 1
+_TRANSFER_FLAGS_ALL = transfer_flags_all
 _POST_OR_VOID = _POST | _VOID
 _NOT_WITH_POST_OR_VOID = (
     _PENDING | _BALANCING_DEBIT | _BALANCING_CREDIT | _CLOSING_DEBIT | _CLOSING_CREDIT

@@ -139,21 +139,5 @@ failure_remembered = frozenset(
     }
 )
 
-_transient_transfer_statuses = frozenset(
-    {
-        CreateTransferStatus.linked_event_failed,
-        CreateTransferStatus.debit_account_not_found,
-        CreateTransferStatus.credit_account_not_found,
-        CreateTransferStatus.pending_transfer_not_found,
-        CreateTransferStatus.exceeds_credits,
-        CreateTransferStatus.exceeds_debits,
-        CreateTransferStatus.debit_account_already_closed,
-        CreateTransferStatus.credit_account_already_closed,
-        CreateTransferStatus.overflows_debits_pending,
-        CreateTransferStatus.overflows_credits_pending,
-        CreateTransferStatus.overflows_debits_posted,
-        CreateTransferStatus.overflows_credits_posted,
-        CreateTransferStatus.overflows_debits,
-        CreateTransferStatus.overflows_credits,
-    }
-)
+# Transient: the remembered failures, and a linked event failed only by its chain.
+_transient_transfer_statuses = failure_remembered | {CreateTransferStatus.linked_event_failed}

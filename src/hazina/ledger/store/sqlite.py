@@ -151,6 +151,18 @@ def _account(row: Sequence[Any]) -> Account:
     return _account_state(row).to_account()
 
 
+_ACCOUNT_RECORD_COLUMNS = (
+    "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, timestamp"
+)
+
+
+def _account_record(row: Sequence[Any]) -> AccountRecord:
+    """An account as created, from `_ACCOUNT_RECORD_COLUMNS`."""
+    return AccountRecord(
+        row[0], row[1], row[2], row[3], decode_u128(row[4]), decode_u64(row[5]), row[6], row[7]
+    )
+
+
 def _transfer(row: Sequence[Any]) -> Transfer:
     if type(row[5]) is int and row[6] >= 0:
         return Transfer(*row)
@@ -540,19 +552,10 @@ class SqliteLedgerStore:
     ) -> tuple[list[AccountRecord], list[Transfer], list[Expiry]]:
         bounds = (timestamp_first, timestamp_last)
         accounts = [
-            AccountRecord(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                decode_u128(row[4]),
-                decode_u64(row[5]),
-                row[6],
-                row[7],
-            )
+            _account_record(row)
             for row in self._select(
-                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
-                " timestamp FROM accounts WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp",
+                f"SELECT {_ACCOUNT_RECORD_COLUMNS} FROM accounts"
+                " WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp",
                 bounds,
             )
         ]
@@ -596,19 +599,9 @@ class SqliteLedgerStore:
 
     def account_records(self) -> list[AccountRecord]:
         return [
-            AccountRecord(
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                decode_u128(row[4]),
-                decode_u64(row[5]),
-                row[6],
-                row[7],
-            )
+            _account_record(row)
             for row in self._select(
-                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
-                " timestamp FROM accounts ORDER BY timestamp"
+                f"SELECT {_ACCOUNT_RECORD_COLUMNS} FROM accounts ORDER BY timestamp"
             )
         ]
 
