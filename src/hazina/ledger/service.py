@@ -14,9 +14,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from hazina.kernel.clock import Clock
 from hazina.kernel.invariant import invariant
@@ -56,7 +57,14 @@ from hazina.ledger.domain.model import (
     Transfer,
     TransferRequest,
 )
-from hazina.ledger.store.base import LedgerStore, TransientStoreError
+from hazina.ledger.store.base import (
+    LedgerStore,
+    SqlSession,
+    TransientStoreError,
+    WriteTransaction,
+)
+
+T = TypeVar("T")
 
 
 class BatchTooLargeError(ValueError):
@@ -72,9 +80,19 @@ class BatchTooLargeError(ValueError):
 
 @dataclass(slots=True)
 class _Request:
-    kind: str  # "accounts" | "transfers" | "expire"
+    kind: str  # "accounts" | "transfers" | "expire" | "unit"
     batch: Sequence[AccountRequest] | Sequence[TransferRequest]
-    future: Future[list[CreateResult]]
+    future: Future[Any]
+    work: Callable[[LedgerUnit], Any] | None = None
+
+
+class _UnitFailedError(Exception):
+    """A unit of work raised: its group is rolled back and retried without it."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
 
 
 _STOP = object()
@@ -97,12 +115,14 @@ class LedgerService:
     def create_accounts(self, batch: Sequence[AccountRequest]) -> list[CreateResult]:
         if len(batch) > account_batch_size_max:
             raise BatchTooLargeError(len(batch), account_batch_size_max)
-        return self._submit("accounts", batch)
+        results: list[CreateResult] = self._submit("accounts", batch)
+        return results
 
     def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
         if len(batch) > transfer_batch_size_max:
             raise BatchTooLargeError(len(batch), transfer_batch_size_max)
-        return self._submit("transfers", batch)
+        results: list[CreateResult] = self._submit("transfers", batch)
+        return results
 
     def expire_pending_transfers(self) -> None:
         """Commit once so that pending transfers past their timeout are voided now.
@@ -110,14 +130,32 @@ class LedgerService:
         Every write also does this first; call it when no writes are coming."""
         self._submit("expire", [])
 
+    def run(self, work: Callable[[LedgerUnit], T]) -> T:
+        """Run `work` on the committer thread, inside the database transaction of its group.
+
+        `work` sees the ledger as the requests before it in the group left it, may create
+        accounts and transfers, and may read and write other contexts' tables through
+        `unit.sql` in the same transaction: a payment's postings, its record, its idempotency
+        key and its outbox event commit together or not at all. Work runs one at a time, so
+        what it reads cannot change before it commits. It must be quick, must not block, and
+        may run more than once (a group is retried after a transient failure): keep side
+        effects inside `unit`. If it raises, nothing it did is kept, the exception reaches
+        the caller, and the rest of its group is committed without it.
+        """
+        result: T = self._submit("unit", [], work)
+        return result
+
     def _submit(
-        self, kind: str, batch: Sequence[AccountRequest] | Sequence[TransferRequest]
-    ) -> list[CreateResult]:
+        self,
+        kind: str,
+        batch: Sequence[AccountRequest] | Sequence[TransferRequest],
+        work: Callable[[LedgerUnit], Any] | None = None,
+    ) -> Any:
         if self._closed:
             raise RuntimeError("the ledger service is closed")
         self._ensure_committer()
-        future: Future[list[CreateResult]] = Future()
-        self._queue.put(_Request(kind, batch, future))
+        future: Future[Any] = Future()
+        self._queue.put(_Request(kind, batch, future, work))
         return future.result()
 
     def _ensure_committer(self) -> None:
@@ -148,18 +186,23 @@ class LedgerService:
                     break
                 group.append(more)
             requests = [r for r in group if isinstance(r, _Request)]
-            try:
-                results = self._commit_with_retries(requests)
-            except BaseException as error:  # every caller of the group learns of the failure
-                for request in requests:
-                    request.future.set_exception(error)
-            else:
-                for request, result in zip(requests, results, strict=True):
-                    request.future.set_result(result)
+            while requests:
+                try:
+                    results = self._commit_with_retries(requests)
+                except _UnitFailedError as failure:  # that caller alone fails; retry the rest
+                    requests.pop(failure.index).future.set_exception(failure.error)
+                    continue
+                except BaseException as error:  # every caller of the group learns of it
+                    for request in requests:
+                        request.future.set_exception(error)
+                else:
+                    for request, result in zip(requests, results, strict=True):
+                        request.future.set_result(result)
+                break
             if stop:
                 return
 
-    def _commit_with_retries(self, requests: list[_Request]) -> list[list[CreateResult]]:
+    def _commit_with_retries(self, requests: list[_Request]) -> list[Any]:
         attempt = 0
         while True:
             try:
@@ -170,75 +213,30 @@ class LedgerService:
                     raise
                 time.sleep(serialization_retry_backoff_ms * attempt / 1000)
 
-    def _commit(self, requests: list[_Request]) -> list[list[CreateResult]]:
-        results: list[list[CreateResult]] = []
+    def _commit(self, requests: list[_Request]) -> list[Any]:
+        results: list[Any] = []
         with self.store.write() as transaction:
-            sequence, last_timestamp, previous_hash = transaction.head()
-            timestamp = max(self._clock.now_ns(), last_timestamp + 1)
-            timestamp_first = timestamp
-            state = LedgerState()
-            total = BatchOutcome()
-            segments: list[Run] = []
-
-            due = transaction.due_expiries(timestamp, pending_expiry_batch_max)
-            if due:
-                accounts = {t.debit_account_id for t in due} | {t.credit_account_id for t in due}
-                transaction.load(state, accounts, {t.id for t in due})
-                expired = expire_pending(due, state, timestamp)
-                timestamp += len(due)
-                _merge(total, expired)
-                segments.append((EXPIRY, expired.expiries))
-
-            for request in requests:
+            group = _Group(transaction, self._clock)
+            for index, request in enumerate(requests):
                 if request.kind == "accounts":
-                    account_batch: Sequence[AccountRequest] = request.batch  # type: ignore[assignment]
-                    transaction.load(state, {_key(r.id) for r in account_batch}, set())
-                    outcome = apply_accounts(account_batch, state, timestamp)
-                    segments.append(
-                        (
-                            ACCOUNT,
-                            [
-                                AccountRecord(
-                                    a.id,
-                                    a.ledger,
-                                    a.code,
-                                    a.flags,
-                                    a.user_data_128,
-                                    a.user_data_64,
-                                    a.user_data_32,
-                                    a.timestamp,
-                                )
-                                for a in outcome.accounts_created
-                            ],
-                        )
-                    )
+                    results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
                 elif request.kind == "transfers":
-                    transfer_batch: Sequence[TransferRequest] = request.batch  # type: ignore[assignment]
-                    account_ids, transfer_ids = _referenced_ids(transfer_batch)
-                    transaction.load(state, account_ids, transfer_ids)
-                    outcome = apply_transfers(transfer_batch, state, timestamp)
-                    segments.append((TRANSFER, outcome.transfers_created))
+                    results.append(group.create_transfers(request.batch))  # type: ignore[arg-type]
+                elif request.kind == "unit":
+                    work = request.work
+                    invariant(work is not None, "a unit request carries its work")
+                    try:
+                        results.append(work(LedgerUnit(group)))  # type: ignore[misc]
+                    except TransientStoreError:
+                        raise
+                    except Exception as error:
+                        raise _UnitFailedError(index, error) from error
                 else:
-                    outcome = BatchOutcome()
-                timestamp += len(request.batch)
-                _merge(total, outcome)
-                results.append(outcome.results)
-
-            transaction.persist(total, state)
-            runs = merge_runs(segments)
-            if runs:
-                entry = chain(
-                    previous_hash,
-                    sequence + 1,
-                    timestamp_first,
-                    timestamp - 1,
-                    sum(len(records) for _, records in runs),
-                    payload_hash(runs),
-                )
-                transaction.append_journal(entry)
+                    results.append([])
+            group.finish()
             transaction.commit()
         self.commits += 1
-        invariant(len(results) == len(requests), "one result list per request")
+        invariant(len(results) == len(requests), "one result per request")
         return results
 
     # -- reads ---------------------------------------------------------------------------------
@@ -272,6 +270,118 @@ class LedgerService:
             self._queue.put(_STOP)
             self._committer.join()
         self.store.close()
+
+
+class _Group:
+    """One database transaction: the requests of a group applied one after another."""
+
+    def __init__(self, transaction: WriteTransaction, clock: Clock) -> None:
+        self.transaction = transaction
+        self._sequence, last_timestamp, self._previous_hash = transaction.head()
+        self.timestamp = max(clock.now_ns(), last_timestamp + 1)
+        self._timestamp_first = self.timestamp
+        self.state = LedgerState()
+        self._total = BatchOutcome()
+        self._segments: list[Run] = []
+        due = transaction.due_expiries(self.timestamp, pending_expiry_batch_max)
+        if due:
+            accounts = {t.debit_account_id for t in due} | {t.credit_account_id for t in due}
+            transaction.load(self.state, accounts, {t.id for t in due})
+            expired = expire_pending(due, self.state, self.timestamp)
+            self.timestamp += len(due)
+            _merge(self._total, expired)
+            self._segments.append((EXPIRY, expired.expiries))
+
+    def create_accounts(self, batch: Sequence[AccountRequest]) -> list[CreateResult]:
+        self.transaction.load(self.state, {_key(r.id) for r in batch}, set())
+        outcome = apply_accounts(batch, self.state, self.timestamp)
+        self._segments.append(
+            (
+                ACCOUNT,
+                [
+                    AccountRecord(
+                        a.id,
+                        a.ledger,
+                        a.code,
+                        a.flags,
+                        a.user_data_128,
+                        a.user_data_64,
+                        a.user_data_32,
+                        a.timestamp,
+                    )
+                    for a in outcome.accounts_created
+                ],
+            )
+        )
+        self.timestamp += len(batch)
+        _merge(self._total, outcome)
+        return outcome.results
+
+    def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
+        account_ids, transfer_ids = _referenced_ids(batch)
+        self.transaction.load(self.state, account_ids, transfer_ids)
+        outcome = apply_transfers(batch, self.state, self.timestamp)
+        self._segments.append((TRANSFER, outcome.transfers_created))
+        self.timestamp += len(batch)
+        _merge(self._total, outcome)
+        return outcome.results
+
+    def accounts(self, ids: Sequence[int]) -> dict[int, Account]:
+        self.transaction.load(self.state, {_key(i) for i in ids}, set())
+        found: dict[int, Account] = {}
+        for account_id in ids:
+            account = self.state.accounts.get(account_id)
+            if account is not None:
+                found[account_id] = account.to_account()
+        return found
+
+    def finish(self) -> None:
+        """Persist everything the group did and append its journal entry."""
+        self.transaction.persist(self._total, self.state)
+        runs = merge_runs(self._segments)
+        if runs:
+            entry = chain(
+                self._previous_hash,
+                self._sequence + 1,
+                self._timestamp_first,
+                self.timestamp - 1,
+                sum(len(records) for _, records in runs),
+                payload_hash(runs),
+            )
+            self.transaction.append_journal(entry)
+
+
+class LedgerUnit:
+    """What a unit of work (`LedgerService.run`) may do inside its group's transaction."""
+
+    __slots__ = ("_group",)
+
+    def __init__(self, group: _Group) -> None:
+        self._group = group
+
+    @property
+    def sql(self) -> SqlSession:
+        """The group's own database transaction, for other contexts' tables."""
+        return self._group.transaction.sql
+
+    @property
+    def now_ns(self) -> int:
+        """The ledger timestamp the next event will get: a clock reading, strictly rising."""
+        return self._group.timestamp
+
+    def create_accounts(self, batch: Sequence[AccountRequest]) -> list[CreateResult]:
+        if len(batch) > account_batch_size_max:
+            raise BatchTooLargeError(len(batch), account_batch_size_max)
+        return self._group.create_accounts(batch)
+
+    def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
+        if len(batch) > transfer_batch_size_max:
+            raise BatchTooLargeError(len(batch), transfer_batch_size_max)
+        return self._group.create_transfers(batch)
+
+    def lookup_accounts(self, ids: Sequence[int]) -> dict[int, Account]:
+        """The named accounts as they stand now, inside the transaction; missing ids absent."""
+        return self._group.accounts(ids)
 
 
 def _referenced_ids(batch: Sequence[TransferRequest]) -> tuple[set[int], set[int]]:

@@ -7,9 +7,9 @@ needs into a `LedgerState`, applies the batch with the pure domain, then `persis
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from hazina.ledger.domain.apply import BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry
@@ -32,8 +32,31 @@ class TransientStoreError(StoreError):
     """A failure that a retry may cure: serialization failure, deadlock, busy database."""
 
 
+class SqlSession(Protocol):
+    """Plain SQL on the ledger's database, for the tables of other contexts (payments,
+    identity...). Statements use `?` placeholders on both SQLite and PostgreSQL; keep to SQL
+    both understand. A failure that a retry may cure raises `TransientStoreError`."""
+
+    dialect: str  # "sqlite" or "postgresql"
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the number of rows it changed."""
+        ...
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+
+
 class WriteTransaction(Protocol):
     """One open write transaction. Leaving the context without `commit()` rolls back."""
+
+    @property
+    def sql(self) -> SqlSession:
+        """The same transaction, for other contexts' tables."""
+        ...
 
     def head(self) -> tuple[int, int, bytes]:
         """(sequence, last timestamp, hash) of the newest journal entry, locked."""
@@ -62,6 +85,17 @@ class WriteTransaction(Protocol):
 
 class LedgerStore(Protocol):
     """Durable ledger storage. Implementations: `SqliteLedgerStore`, `PostgresLedgerStore`."""
+
+    dialect: str  # "sqlite" or "postgresql"
+
+    def reader(self) -> SqlSession:
+        """A read-only session of this thread (autocommit reads), for other contexts' tables."""
+        ...
+
+    def ensure_schema(self, name: str, script: str) -> None:
+        """Run another context's DDL once per database (idempotent `IF NOT EXISTS` script),
+        safely when several processes start at once."""
+        ...
 
     def write(self) -> AbstractContextManager[WriteTransaction]: ...
 

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import chain, repeat
 from typing import Any
 
@@ -548,11 +549,64 @@ def _translate(error: psycopg.Error) -> StoreError:
     return StoreError(f"{type(error).__name__}: {error}")
 
 
+@lru_cache(maxsize=1024)
+def _placeholders(sql: str) -> str:
+    """Shared SQL uses `?` placeholders (SQLite's); psycopg wants `%s` (and `%%` for `%`)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PostgresSession:
+    """`SqlSession` on one psycopg connection."""
+
+    dialect = "postgresql"
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        try:
+            return self._connection.execute(_placeholders(sql), parameters).rowcount
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(_placeholders(sql), rows)
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            rows: list[tuple[Any, ...]] = self._connection.execute(
+                _placeholders(sql), parameters
+            ).fetchall()
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+        return rows
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        try:
+            row: tuple[Any, ...] | None = self._connection.execute(
+                _placeholders(sql), parameters
+            ).fetchone()
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+        return row
+
+
+def _transient_or_same(error: psycopg.Error) -> Exception:
+    if error.sqlstate in _TRANSIENT_SQLSTATES or isinstance(error, psycopg.OperationalError):
+        return TransientStoreError(f"{type(error).__name__}: {error}")
+    return error
+
+
 class PostgresWriteTransaction:
     def __init__(self, store: PostgresLedgerStore, connection: psycopg.Connection[Any]) -> None:
         self._store = store
         self._connection = connection
         self._cursor = connection.cursor()
+        self.sql = PostgresSession(connection)
         # The accounts version as first read in this transaction (after the writer lock), and
         # how many statements of ours wrote accounts since (each moves it by one).
         self._accounts_version: int | None = None
@@ -789,6 +843,8 @@ class PostgresWriteTransaction:
 class PostgresLedgerStore:
     """The ledger on one PostgreSQL database, given by a libpq connection string."""
 
+    dialect = "postgresql"
+
     def __init__(self, dsn: str) -> None:
         invariant(bool(dsn), "a PostgreSQL connection string is required")
         self.dsn = dsn
@@ -873,6 +929,20 @@ class PostgresLedgerStore:
     def _before_commit(self) -> None:
         if self.before_commit_hook is not None:
             self.before_commit_hook()
+
+    def reader(self) -> PostgresSession:
+        return PostgresSession(self._reader())
+
+    def ensure_schema(self, name: str, script: str) -> None:
+        invariant(bool(name), "a schema needs a name")
+        with self._write_lock:
+            connection = self._writer_connection()
+            try:
+                connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
+                connection.execute(script)
+                connection.commit()
+            except psycopg.Error as error:
+                raise self._failed(connection, error) from error
 
     # -- writes --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -199,11 +199,52 @@ def _translate(error: sqlite3.Error) -> StoreError:
     return StoreError(f"{type(error).__name__}: {error}")
 
 
+class SqliteSession:
+    """`SqlSession` on one SQLite connection (its `?` placeholders are SQLite's own)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        try:
+            return self._connection.execute(sql, parameters).rowcount
+        except sqlite3.OperationalError as error:
+            raise _transient_or_same(error) from error
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        try:
+            self._connection.executemany(sql, rows)
+        except sqlite3.OperationalError as error:
+            raise _transient_or_same(error) from error
+
+    def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            rows: list[tuple[Any, ...]] = self._connection.execute(sql, parameters).fetchall()
+        except sqlite3.OperationalError as error:
+            raise _transient_or_same(error) from error
+        return rows
+
+    def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        try:
+            row: tuple[Any, ...] | None = self._connection.execute(sql, parameters).fetchone()
+        except sqlite3.OperationalError as error:
+            raise _transient_or_same(error) from error
+        return row
+
+
+def _transient_or_same(error: sqlite3.OperationalError) -> Exception:
+    translated = _translate(error)
+    return translated if isinstance(translated, TransientStoreError) else error
+
+
 class SqliteWriteTransaction:
     def __init__(self, store: SqliteLedgerStore, connection: sqlite3.Connection) -> None:
         self._store = store
         self._connection = connection
         self.committed = False
+        self.sql = SqliteSession(connection)
 
     def head(self) -> tuple[int, int, bytes]:
         row = self._connection.execute(
@@ -357,6 +398,8 @@ class SqliteWriteTransaction:
 class SqliteLedgerStore:
     """The ledger on one SQLite file (or `:memory:` for a throwaway, single-connection store)."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         invariant(synchronous in ("OFF", "NORMAL", "FULL", "EXTRA"), "unknown synchronous mode")
         self.path = str(path)
@@ -398,6 +441,17 @@ class SqliteLedgerStore:
     def _before_commit(self) -> None:
         if self.before_commit_hook is not None:
             self.before_commit_hook()
+
+    def reader(self) -> SqliteSession:
+        return SqliteSession(self._reader())
+
+    def ensure_schema(self, name: str, script: str) -> None:
+        invariant(bool(name), "a schema needs a name")
+        with self._write_lock:
+            try:
+                self._writer.executescript(script)
+            except sqlite3.Error as error:
+                raise _translate(error) from error
 
     @contextmanager
     def write(self) -> Iterator[SqliteWriteTransaction]:

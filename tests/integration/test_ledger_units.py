@@ -1,0 +1,129 @@
+"""Units of work (`LedgerService.run`): postings and another context's rows commit together.
+
+Runs on both stores: the unit's SQL goes through the ledger's own transaction.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from hazina.ledger.domain.flags import AccountFlags, TransferFlags
+from hazina.ledger.domain.model import AccountRequest, TransferRequest
+from hazina.ledger.domain.results import CreateTransferStatus
+from hazina.ledger.service import LedgerService, LedgerUnit
+
+SCHEMA = "CREATE TABLE IF NOT EXISTS unit_notes (id INTEGER PRIMARY KEY, note TEXT NOT NULL)"
+
+
+class _WorkFailedError(Exception):
+    pass
+
+
+def _setup(ledger: LedgerService) -> None:
+    ledger.store.ensure_schema("unit_notes", SCHEMA)
+    results = ledger.create_accounts(
+        [
+            AccountRequest(1, 1, 1),
+            AccountRequest(2, 1, 1, flags=AccountFlags.debits_must_not_exceed_credits),
+            AccountRequest(3, 1, 1),
+        ]
+    )
+    assert results == []
+    assert ledger.create_transfers([TransferRequest(100, 1, 2, 500, 1, 1)]) == []
+
+
+def _notes(ledger: LedgerService) -> list[tuple[int, str]]:
+    rows = ledger.store.reader().fetch_all("SELECT id, note FROM unit_notes ORDER BY id")
+    return [(int(row[0]), str(row[1])) for row in rows]
+
+
+def test_a_unit_posts_and_writes_its_rows_in_one_transaction(ledger: LedgerService) -> None:
+    _setup(ledger)
+
+    def pay(unit: LedgerUnit) -> str:
+        before = unit.lookup_accounts([2])[2]
+        results = unit.create_transfers([TransferRequest(101, 2, 3, 200, 1, 1)])
+        assert results == []
+        unit.sql.execute("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (101, "paid"))
+        after = unit.lookup_accounts([2])[2]
+        return f"{before.debits_posted}->{after.debits_posted}"
+
+    assert ledger.run(pay) == "0->200"
+    assert _notes(ledger) == [(101, "paid")]
+    assert ledger.lookup_accounts([3])[0].credits_posted == 200
+
+
+def test_a_unit_that_raises_leaves_nothing(ledger: LedgerService) -> None:
+    _setup(ledger)
+
+    def fail_after_writing(unit: LedgerUnit) -> None:
+        assert unit.create_transfers([TransferRequest(102, 2, 3, 100, 1, 1)]) == []
+        unit.sql.execute("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (102, "half"))
+        raise _WorkFailedError("refused after writing")
+
+    with pytest.raises(_WorkFailedError, match="refused after writing"):
+        ledger.run(fail_after_writing)
+    assert _notes(ledger) == []
+    assert ledger.lookup_transfers([102]) == []
+    assert ledger.lookup_accounts([2])[0].debits_posted == 0
+    # The same transfer id is still free: nothing of the failed unit was remembered.
+    assert ledger.create_transfers([TransferRequest(102, 2, 3, 100, 1, 1)]) == []
+
+
+def test_a_unit_sees_ledger_refusals_as_values(ledger: LedgerService) -> None:
+    _setup(ledger)
+
+    def overdraw(unit: LedgerUnit) -> list[CreateTransferStatus]:
+        results = unit.create_transfers(
+            [
+                TransferRequest(103, 2, 3, 400, 1, 1, flags=TransferFlags.linked),
+                TransferRequest(104, 2, 1, 400, 1, 1),
+            ]
+        )
+        return [CreateTransferStatus(r.status) for r in results]
+
+    statuses = ledger.run(overdraw)
+    assert statuses == [
+        CreateTransferStatus.linked_event_failed,
+        CreateTransferStatus.exceeds_credits,
+    ]
+    assert ledger.lookup_accounts([2])[0].debits_posted == 0
+
+
+def test_a_failing_unit_does_not_fail_the_rest_of_its_group(ledger: LedgerService) -> None:
+    _setup(ledger)
+    gate = threading.Event()
+    outcomes: dict[int, object] = {}
+
+    def blocker(unit: LedgerUnit) -> None:
+        gate.wait(timeout=10)  # holds the committer so the others queue into one group
+
+    def writer(note_id: int, fail: bool) -> None:
+        def work(unit: LedgerUnit) -> int:
+            unit.sql.execute("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (note_id, "x"))
+            if fail:
+                raise _WorkFailedError(f"unit {note_id} fails")
+            return note_id
+
+        try:
+            outcomes[note_id] = ledger.run(work)
+        except _WorkFailedError as error:
+            outcomes[note_id] = error
+
+    first = threading.Thread(target=ledger.run, args=(blocker,))
+    first.start()
+    threads = [threading.Thread(target=writer, args=(i, i == 2)) for i in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    commits_before = ledger.commits
+    gate.set()
+    first.join()
+    for thread in threads:
+        thread.join()
+    assert outcomes[1] == 1
+    assert outcomes[3] == 3
+    assert isinstance(outcomes[2], _WorkFailedError)
+    assert _notes(ledger) == [(1, "x"), (3, "x")]
+    assert ledger.commits > commits_before
