@@ -1,0 +1,1 @@
+"""HTTP API building blocks: problem responses, middleware, pagination and amounts."""

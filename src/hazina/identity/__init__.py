@@ -1,0 +1,1 @@
+"""Identity: passwords, second factors, API keys, roles and scopes, phone numbers."""

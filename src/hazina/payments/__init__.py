@@ -1,0 +1,1 @@
+"""Payments: wallets, parties, tariffs, transaction types and merchant QR codes."""

@@ -1,0 +1,1 @@
+"""Pure payments domain: no clock, no randomness, no disk, no framework."""
