@@ -7,8 +7,8 @@ accounts carry the other side: `emoney_issued` is debit-normal and mirrors the t
 at the bank (every unit of e-money in circulation was issued against it), `fee_income` collects
 fees and merchant discounts, `commission_expense` pays agents, `voucher_liability` holds money
 sent to unregistered numbers until it is claimed or refunded, `suspense` parks what cannot be
-placed. A partner bank's `settlement` account is our net position with that bank (debit: the bank owes
-us), so it may go either way.
+placed. A partner bank's `settlement` account is our net position with that bank (debit: the
+bank owes us), so it may go either way.
 """
 
 from __future__ import annotations
