@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from hazina.identity.service import IdentityService
 from hazina.kernel.clock import Clock, SystemClock
+from hazina.kernel.ids import IdSource
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
+from hazina.payments.service import PaymentsService
 
 default_database = "var/hazina.sqlite3"
 
@@ -22,3 +27,32 @@ def open_ledger_store(database: str) -> LedgerStore:
 
 def build_ledger(database: str = default_database, clock: Clock | None = None) -> LedgerService:
     return LedgerService(open_ledger_store(database), clock or SystemClock())
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """Every service of one running platform, over one database."""
+
+    clock: Clock
+    ids: IdSource
+    ledger: LedgerService
+    payments: PaymentsService
+    identity: IdentityService
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def build_platform(
+    database: str = default_database,
+    clock: Clock | None = None,
+    currencies: tuple[str, ...] = ("KES",),
+) -> Platform:
+    clock = clock or SystemClock()
+    ids = IdSource(clock)
+    ledger = build_ledger(database, clock)
+    payments = PaymentsService(ledger, clock, ids)
+    for currency_code in currencies:
+        payments.setup_currency(currency_code)
+    identity = IdentityService(ledger, clock, ids)
+    return Platform(clock, ids, ledger, payments, identity)

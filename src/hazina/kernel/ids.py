@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
 
 from hazina.kernel.clock import Clock
 from hazina.kernel.invariant import invariant
@@ -26,8 +27,13 @@ class IdSource:
         self._clock = clock
         self._rng = rng
         self._last = 0
+        self._lock = threading.Lock()
 
     def next_id(self) -> int:
+        with self._lock:
+            return self._next_id()
+
+    def _next_id(self) -> int:
         milliseconds = self._clock.now_ns() // 1_000_000
         random_part = (
             self._rng.getrandbits(_random_bits)

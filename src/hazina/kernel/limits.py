@@ -72,3 +72,6 @@ tariff_basis_points_max: Final = 10_000  # a percentage fee takes at most the wh
 bank_transfer_timeout_s: Final = 86_400  # a bank has a day to confirm before the hold is voided
 voucher_lifetime_s: Final = 7 * 86_400  # an unclaimed voucher is refunded after a week
 statement_page_max: Final = 500  # entries per statement page
+operator_session_lifetime_s: Final = 8 * 3_600  # an operator's login lasts one working day
+api_rate_per_second_max: Final = 5_000  # requests per second per credential, refilled steadily
+api_rate_burst_max: Final = 10_000  # requests one credential may send at once

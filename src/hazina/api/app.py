@@ -1,0 +1,215 @@
+"""The FastAPI application: middleware, error handling, authentication and the `/v1` routes.
+
+Routes hold no business rules: they parse, authorise, call a service, and render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from hazina.api.middleware import RateLimitMiddleware, RequestIdMiddleware
+from hazina.api.problems import (
+    PROBLEM_RESPONSES,
+    ProblemError,
+    install_problem_handlers,
+    problem_response,
+    request_id_of,
+)
+from hazina.bootstrap import Platform
+from hazina.identity.roles import Scope
+from hazina.identity.service import AuthenticationError, Principal
+from hazina.kernel.ids import parse_prefixed
+from hazina.kernel.limits import api_rate_burst_max, api_rate_per_second_max
+from hazina.payments.errors import ErrorKind, IdempotentReplayError, PaymentError
+from hazina.payments.service import IdempotencyRequest
+
+_status_of_kind = {
+    ErrorKind.not_found: 404,
+    ErrorKind.conflict: 409,
+    ErrorKind.refused: 422,
+    ErrorKind.invalid: 422,
+}
+
+_titles = {
+    ErrorKind.not_found: "Not found",
+    ErrorKind.conflict: "Conflicts with the current state",
+    ErrorKind.refused: "Refused by a business rule",
+    ErrorKind.invalid: "The request cannot be carried out",
+}
+
+
+def problem_from(error: PaymentError) -> ProblemError:
+    extensions: dict[str, Any] = {
+        k: v for k, v in error.details.items() if isinstance(v, (str, int, bool))
+    }
+    if error.iso20022 is not None:
+        extensions["iso20022_reason"] = error.iso20022
+    return ProblemError(
+        _status_of_kind[error.kind], error.code, _titles[error.kind], error.message, **extensions
+    )
+
+
+def parse_id(prefix: str, text: str, what: str) -> int:
+    try:
+        return parse_prefixed(prefix, text)
+    except ValueError as error:
+        raise ProblemError(404, f"{what}_not_found", "Not found", str(error)) from None
+
+
+class Context:
+    """What a route needs: the platform, the caller, and helpers that keep routes short."""
+
+    def __init__(self, platform: Platform, principal: Principal, request: Request) -> None:
+        self.platform = platform
+        self.principal = principal
+        self.request = request
+
+    @property
+    def actor(self) -> str:
+        return f"{self.principal.kind}:{self.principal.name}"
+
+    def require(self, scope: Scope) -> None:
+        if not self.principal.may(scope):
+            raise ProblemError(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"this needs the scope {scope.value}",
+                required_scope=scope.value,
+            )
+
+
+def authenticated(
+    request: Request,
+    authorization: Annotated[
+        str | None,
+        Header(description="`Bearer <API key or operator session token>`"),
+    ] = None,
+) -> Context:
+    if authorization is None or not authorization.startswith("Bearer "):
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            "send Authorization: Bearer <API key or session token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    try:
+        principal = request.app.state.platform.identity.authenticate(authorization[7:].strip())
+    except AuthenticationError as error:
+        raise ProblemError(
+            401,
+            "unauthenticated",
+            "Authentication required",
+            str(error),
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from None
+    return Context(request.app.state.platform, principal, request)
+
+
+Caller = Annotated[Context, Depends(authenticated)]
+
+
+def create_app(
+    platform: Platform,
+    *,
+    rate_per_second: float = api_rate_per_second_max,
+    burst: int = api_rate_burst_max,
+) -> FastAPI:
+    app = FastAPI(
+        title="Hazina API",
+        version="1",
+        description=(
+            "Wallets, payments and the ledger of a Hazina operator. Errors are RFC 9457 "
+            "problem details with a stable `code`; money-moving POSTs take an "
+            "`Idempotency-Key`; lists use cursor pagination."
+        ),
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.platform = platform
+    install_problem_handlers(app)
+
+    @app.exception_handler(PaymentError)
+    async def _payment_error(request: Request, error: PaymentError) -> Response:
+        problem = problem_from(error)
+        extensions: dict[str, Any] = dict(problem.extensions)
+        return problem_response(
+            problem.status,
+            problem.code,
+            problem.title,
+            problem.detail,
+            instance=request.url.path,
+            request_id=request_id_of(request.scope),
+            **extensions,
+        )
+
+    @app.exception_handler(IdempotentReplayError)
+    async def _replay(request: Request, error: IdempotentReplayError) -> Response:
+        return replayed(error)
+
+    from hazina.api import routes_admin, routes_parties, routes_payments
+
+    app.include_router(routes_admin.router, prefix="/v1")
+    app.include_router(routes_parties.router, prefix="/v1")
+    app.include_router(routes_payments.router, prefix="/v1")
+
+    @app.get("/healthz", tags=["health"], include_in_schema=True)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_middleware(
+        RateLimitMiddleware,
+        rate_per_second=rate_per_second,
+        burst=burst,
+        exempt_paths=frozenset({"/healthz", "/openapi.json", "/docs"}),
+    )
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description=(
+            "A key of the client's choosing, unique per payment. A retry with the same key and "
+            "body gets the original response; the same key with another body gets 409."
+        ),
+    ),
+]
+
+
+def idempotency_for(
+    context: Context, key: str, body: BaseModel, status: int, render: Callable[[Any], BaseModel]
+) -> IdempotencyRequest:
+    """The idempotency record of one money-moving request: who, which key, and a hash of
+    the method, path and body (canonical JSON)."""
+    canonical = orjson.dumps(
+        [context.request.method, context.request.url.path, body.model_dump(mode="json")],
+        option=orjson.OPT_SORT_KEYS,
+    )
+    return IdempotencyRequest(
+        principal=context.actor,
+        key=key,
+        request_hash=hashlib.sha256(canonical).hexdigest(),
+        status=status,
+        render=lambda record: render(record).model_dump_json(),
+    )
+
+
+def replayed(error: IdempotentReplayError) -> Response:
+    return Response(
+        error.body,
+        status_code=error.status,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
