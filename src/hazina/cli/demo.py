@@ -1,7 +1,8 @@
-"""`hazina demo`: seed a small mobile-money economy into the ledger and show it.
+"""`hazina demo`: seed a small mobile-money economy through the payments service.
 
-The seed is deterministic (fixed ids, seeded randomness), so running it again changes nothing:
-every transfer comes back `exists`, which is the ledger's idempotency at work.
+The seed is deterministic in shape (seeded randomness: the same parties, amounts and order);
+ids and times come from the clock. It runs once per database: a database that already has
+demo parties is left alone.
 """
 
 from __future__ import annotations
@@ -9,156 +10,184 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from hazina.bootstrap import build_ledger, default_database
-from hazina.cli.ledger import accounts_table
-from hazina.kernel.money import Money, currency
+from hazina.bootstrap import Platform, build_platform, default_database
+from hazina.identity.roles import Role, Scope
+from hazina.identity.totp import totp_code
+from hazina.kernel.money import Money
 from hazina.ledger.audit import verify
-from hazina.ledger.domain.flags import AccountFlags, TransferFlags
-from hazina.ledger.domain.model import AccountRequest, TransferRequest
-from hazina.ledger.domain.results import CreateTransferStatus
-from hazina.ledger.service import LedgerService
+from hazina.payments.domain.chart import PartyKind
+from hazina.payments.domain.limits import KycTier
+from hazina.payments.errors import PaymentError
+from hazina.payments.records import IssuedVoucher
 
 console = Console()
 
-KES = currency("KES")
-LEDGER = KES.number  # one ledger per currency: its ISO 4217 number
-
-# Account codes (chart of accounts).
-TRUST = 100  # e-money issued against the trust account at the partner bank
-FEES = 200  # fee income
-WALLET = 300  # customer wallets
-AGENT = 400  # agent float
-BANK_SETTLEMENT = 500
-
-TRUST_ID, FEES_ID, BANK_ID = 1, 2, 3
-AGENT_IDS = range(10, 20)
-CUSTOMER_FIRST_ID = 1_000
-
-# Transfer codes.
-CASH_IN, P2P, FEE, BANK_OUT, SWEEP = 1, 2, 3, 4, 5
+KES = "KES"
+DEMO_ADMIN = "admin"
+DEMO_PASSWORD = "hazina-demo-admin"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
-def _shillings(amount: str) -> int:
-    return Money.of(amount, "KES").minor
+@dataclass(frozen=True, slots=True)
+class DemoCredentials:
+    username: str
+    password: str
+    totp_secret: str
+    api_key: str | None  # None when the database was seeded before (keys are shown once)
 
 
-def seed(service: LedgerService, customers: int, rng: random.Random) -> Counter[str]:
-    """Create the accounts and a month of traffic. Returns how many events got each status."""
-    wallet = int(AccountFlags.debits_must_not_exceed_credits | AccountFlags.history)
-    requests = [
-        AccountRequest(TRUST_ID, LEDGER, TRUST),
-        AccountRequest(FEES_ID, LEDGER, FEES, int(AccountFlags.debits_must_not_exceed_credits)),
-        AccountRequest(BANK_ID, LEDGER, BANK_SETTLEMENT),
-        *(AccountRequest(i, LEDGER, AGENT, wallet) for i in AGENT_IDS),
-        *(AccountRequest(CUSTOMER_FIRST_ID + i, LEDGER, WALLET, wallet) for i in range(customers)),
-    ]
-    for start in range(0, len(requests), 8_000):
-        service.create_accounts(requests[start : start + 8_000])
+def _kes(amount: str) -> int:
+    return Money.of(amount, KES).minor
 
-    transfer_id = 1
-    transfers: list[TransferRequest] = []
 
-    def add(debit: int, credit: int, amount: int, code: int, flags: int = 0, **extra: int) -> int:
-        nonlocal transfer_id
-        transfers.append(
-            TransferRequest(transfer_id, debit, credit, amount, LEDGER, code, flags, **extra)
-        )
-        transfer_id += 1
-        return transfer_id - 1
-
-    for agent in AGENT_IDS:  # agents buy float from the trust account
-        add(TRUST_ID, agent, _shillings("500000"), CASH_IN)
-    customer_ids = [CUSTOMER_FIRST_ID + i for i in range(customers)]
-    for customer in customer_ids:  # cash-in at an agent
-        add(rng.choice(AGENT_IDS), customer, _shillings(str(rng.randint(200, 5_000))), CASH_IN)
-    linked = int(TransferFlags.linked)
-    for _ in range(customers * 3):  # P2P with a fee leg: one linked, all-or-nothing chain
-        sender, receiver = rng.sample(customer_ids, 2)
-        add(sender, receiver, _shillings(str(rng.randint(10, 1_500))), P2P, linked)
-        add(sender, FEES_ID, _shillings("7"), FEE)
-    # A bank transfer out: pending until the bank confirms, then posted.
-    pending = add(
-        customer_ids[0],
-        BANK_ID,
-        _shillings("100"),
-        BANK_OUT,
-        int(TransferFlags.pending),
-        timeout=3_600,
-    )
-    add(0, 0, 0, BANK_OUT, int(TransferFlags.post_pending_transfer), pending_id=pending)
-    # One the bank refused: voided, the money is back.
-    refused = add(
-        customer_ids[1],
-        BANK_ID,
-        _shillings("50"),
-        BANK_OUT,
-        int(TransferFlags.pending),
-        timeout=3_600,
-    )
-    add(0, 0, 0, BANK_OUT, int(TransferFlags.void_pending_transfer), pending_id=refused)
-    # Sweep whatever a customer has left into the bank: a balancing transfer.
-    add(
-        customer_ids[2],
-        BANK_ID,
-        Money.of("1000000", "KES").minor,
-        SWEEP,
-        int(TransferFlags.balancing_debit),
-    )
-
+def seed_demo(
+    platform: Platform, customers: int = 2_000, payments_count: int = 6_000, seed: int = 7
+) -> tuple[DemoCredentials, Counter[str]]:
+    """Seed the demo economy once; returns the credentials and what happened, by outcome."""
+    payments = platform.payments
+    identity = platform.identity
     outcomes: Counter[str] = Counter()
-    for start in range(0, len(transfers), 8_000):
-        chunk = transfers[start : start + 8_000]
-        # never split a linked chain across batches
-        while chunk and chunk[-1].flags & linked:
-            chunk = chunk[:-1]
-        if len(chunk) < len(transfers[start : start + 8_000]):
-            raise RuntimeError("demo batches must end on a chain boundary")
-        results = service.create_transfers(chunk)
-        outcomes.update(CreateTransferStatus(r.status).name for r in results)
-        outcomes["ok"] += len(chunk) - len(results)
-    return outcomes
+    if identity.get_operator(DEMO_ADMIN) is not None:
+        return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, None), outcomes
+    identity.create_operator(
+        DEMO_ADMIN,
+        "Demo administrator",
+        DEMO_PASSWORD,
+        [Role.admin],
+        "demo",
+        totp_secret=DEMO_TOTP_SECRET,
+    )
+    key = identity.issue_key("demo", "demo", list(Scope), "demo").plaintext
+    rng = random.Random(seed)
+
+    def party(kind: PartyKind, name: str, **extra: object) -> int:
+        created = payments.register_party(kind, name, [KES], **extra)  # type: ignore[arg-type]
+        return payments.wallet_of(created.id, KES).id
+
+    agents = [party(PartyKind.agent, f"Agent {i:02d}", code=f"AG{i:03d}") for i in range(1, 11)]
+    merchants = [
+        party(
+            PartyKind.merchant,
+            name,
+            code=f"M{i:03d}",
+            details={"merchant_category_code": mcc, "city": "Nairobi"},
+        )
+        for i, (name, mcc) in enumerate(
+            [
+                ("Mama Mboga Grocers", "5411"),
+                ("Kibanda Cafe", "5812"),
+                ("Jua Kali Hardware", "5251"),
+                ("Boda Fuel", "5541"),
+                ("Duka la Dawa", "5912"),
+                ("Shule Books", "5942"),
+            ]
+            * 3,
+            start=1,
+        )
+    ]
+    billers = [
+        party(PartyKind.biller, name, code=code)
+        for name, code in [("Kenya Power", "KPLC"), ("Nairobi Water", "NWSC"), ("Zuku TV", "ZUKU")]
+    ]
+    banks = [
+        party(PartyKind.bank, name, code=code)
+        for name, code in [("Equity", "EQTY"), ("KCB", "KCB")]
+    ]
+    for agent in agents:
+        payments.purchase_float(agent, _kes("2000000"), "opening float")
+    wallets: list[int] = []
+    for i in range(customers):
+        tier = rng.choices(list(KycTier), weights=[10, 40, 45, 5])[0]
+        wallets.append(
+            party(
+                PartyKind.customer,
+                f"Customer {i:05d}",
+                phone=f"+2547{12000000 + i:08d}",
+                kyc_tier=tier,
+            )
+        )
+        try:
+            payments.cash_in(
+                rng.choice(agents), wallets[-1], _kes(str(rng.randint(200, 20_000))), KES
+            )
+            outcomes["cash_in"] += 1
+        except PaymentError as error:
+            outcomes[f"refused:{error.code}"] += 1
+    for _ in range(payments_count):
+        payer = rng.choice(wallets)
+        kind = rng.choices(["p2p", "merchant", "bill", "cash_out", "bank"], [40, 30, 12, 15, 3])[0]
+        amount = _kes(str(rng.choice([50, 100, 150, 200, 350, 500, 1_000, 2_500])))
+        try:
+            if kind == "p2p":
+                phone = f"+2547{12000000 + rng.randrange(customers + 20):08d}"
+                outcome = payments.send_p2p(payer, phone, amount, KES)
+                kind = "voucher" if isinstance(outcome, IssuedVoucher) else kind
+            elif kind == "merchant":
+                payments.pay_merchant(payer, rng.choice(merchants), amount, KES)
+            elif kind == "bill":
+                payments.pay_bill(
+                    payer, rng.choice(billers), f"ACC{rng.randrange(10**6):06d}", amount, KES
+                )
+            elif kind == "cash_out":
+                payments.cash_out(payer, rng.choice(agents), amount, KES)
+            else:
+                held = payments.send_to_bank(payer, rng.choice(banks), "0123456789", amount, KES)
+                payments.settle_bank_transfer(held.id, succeeded=rng.random() < 0.9)
+            outcomes[kind] += 1
+        except PaymentError as error:
+            outcomes[f"refused:{error.code}"] += 1
+    return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, key), outcomes
+
+
+def print_credentials(platform: Platform, credentials: DemoCredentials) -> None:
+    now_s = platform.clock.now_ns() // 1_000_000_000
+    console.print("[bold]Demo operator[/bold] (console and POST /v1/operator-sessions)")
+    console.print(f"  username: {credentials.username}   password: {credentials.password}")
+    console.print(
+        f"  TOTP secret: {credentials.totp_secret} (any authenticator app; code now: "
+        f"{totp_code(credentials.totp_secret, now_s)}; or `hazina totp {credentials.totp_secret}`)"
+    )
+    if credentials.api_key is not None:
+        console.print(f"[bold]Demo API key[/bold] (all scopes, shown once): {credentials.api_key}")
+    else:
+        console.print("Demo API key: issued when this database was first seeded (shown once).")
 
 
 def demo(
     database: Annotated[
         str, typer.Option("--database", "-d", help="SQLite file path, or postgresql://...")
     ] = default_database,
-    customers: Annotated[int, typer.Option(help="Customer wallets to seed")] = 2_000,
+    customers: Annotated[int, typer.Option(help="Customers to seed")] = 2_000,
+    payments_count: Annotated[int, typer.Option("--payments", help="Payments to seed")] = 6_000,
     seed_value: Annotated[int, typer.Option("--seed", help="Random seed")] = 7,
 ) -> None:
-    """Seed a demo mobile-money economy into the ledger, show balances and audit it."""
-    service = build_ledger(database)
+    """Seed the demo economy (once per database) and print a summary."""
+    platform = build_platform(database)
     try:
         started = time.perf_counter()
-        outcomes = seed(service, customers, random.Random(seed_value))
+        credentials, outcomes = seed_demo(platform, customers, payments_count, seed_value)
         elapsed = time.perf_counter() - started
-        console.print(f"[bold]Hazina ledger demo[/] on {database}")
-        summary = ", ".join(f"{name}: {count}" for name, count in outcomes.most_common())
+        table = Table(title=f"Demo seed ({elapsed:.1f} s)")
+        table.add_column("outcome")
+        table.add_column("count", justify="right")
+        for outcome, count in sorted(outcomes.items()):
+            table.add_row(outcome, str(count))
+        if outcomes:
+            console.print(table)
+        else:
+            console.print("The database was seeded before; nothing added.")
+        report = verify(platform.ledger.store)
         console.print(
-            f"seeded {customers} customer wallets in {elapsed:.2f}s; transfer outcomes:"
-            f" {summary}. Running it again changes nothing: every id is already there"
-            " (exists) or already failed (id_already_failed)."
+            f"Ledger verify: {'OK' if report.ok else 'BROKEN'} "
+            f"({report.journal_entries} journal entries, {report.transfers} transfers)"
         )
-        system = service.lookup_accounts([TRUST_ID, FEES_ID, BANK_ID, *AGENT_IDS[:3]])
-        console.print(accounts_table(system, "system accounts (KES, minor units)"))
-        wallets = service.lookup_accounts([CUSTOMER_FIRST_ID + i for i in range(5)])
-        console.print(accounts_table(wallets, "first customer wallets"))
-        fees = service.lookup_accounts([FEES_ID])[0]
-        console.print(f"fee income: {Money(fees.credits_posted, KES)}")
-        report = verify(service.store)
-        status = "[green]verified[/]" if report.ok else f"[red]BROKEN: {report.first_break}[/]"
-        console.print(
-            f"audit: {status} ({report.journal_entries} journal entries, {report.transfers}"
-            " transfers)"
-        )
-        console.print(
-            "next: `hazina ledger accounts`, `hazina ledger statement 1000`,"
-            " `hazina ledger verify` (add --database to point elsewhere)"
-        )
+        print_credentials(platform, credentials)
     finally:
-        service.close()
+        platform.close()

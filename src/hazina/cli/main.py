@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazina.cli import demo, ledger
+from hazina.cli import demo, ledger, serve
 
 app = typer.Typer(
     name="hazina",
@@ -14,6 +14,8 @@ app = typer.Typer(
 )
 app.add_typer(ledger.app, name="ledger")
 app.command(name="demo")(demo.demo)
+app.command(name="serve")(serve.serve)
+app.command(name="totp")(serve.totp)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -75,3 +75,4 @@ statement_page_max: Final = 500  # entries per statement page
 operator_session_lifetime_s: Final = 8 * 3_600  # an operator's login lasts one working day
 api_rate_per_second_max: Final = 5_000  # requests per second per credential, refilled steadily
 api_rate_burst_max: Final = 10_000  # requests one credential may send at once
+housekeeping_interval_s: Final = 5  # how often the server voids timed-out holds and vouchers
