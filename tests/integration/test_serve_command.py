@@ -1,4 +1,4 @@
-"""`hazina serve` (what `make run` starts): seeds the demo, serves the API, accepts the demo login."""
+"""`hazina serve` (what `make run` starts): seeds the demo, serves the API, lets the demo log in."""
 
 from __future__ import annotations
 
