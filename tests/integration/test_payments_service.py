@@ -57,6 +57,19 @@ def world(store_factory: StoreFactory) -> Iterator[World]:
     ledger.close()
 
 
+def test_wallet_of_code_is_the_two_step_look_up_in_one(world: World) -> None:
+    payments = world.payments
+    for code in ("AG001", "M001", "B001", "BNK"):
+        expected = payments.wallet_of(payments.find_party(code=code).id, KES)
+        assert payments.wallet_of_code(code, KES) == expected
+    with pytest.raises(PaymentError) as missing_party:
+        payments.wallet_of_code("NOPE", KES)
+    assert missing_party.value.code == "party_not_found"
+    with pytest.raises(PaymentError) as missing_wallet:
+        payments.wallet_of_code("M001", "UGX")
+    assert missing_wallet.value.code == "wallet_not_found"
+
+
 def _balance(world: World, wallet_id: int) -> int:
     return world.payments.balance(wallet_id).balance
 

@@ -71,7 +71,7 @@ def parse_amount(text: str, currency: str) -> int:
             "The amount is not a valid decimal string",
             'An amount is digits with an optional decimal point and fraction, e.g. "12.50".',
         )
-    unit = _resolve(currency)
+    unit = resolve_currency(currency)
     whole, _, fraction = text.partition(".")
     if len(fraction) > unit.minor_units:
         raise ProblemError(
@@ -116,7 +116,9 @@ def format_amount(minor: int, currency: str) -> str:
     return text
 
 
-def _resolve(code: str) -> money.Currency:
+def resolve_currency(code: str) -> money.Currency:
+    """The ISO 4217 currency of a code a client sent; `ProblemError` (422, `currency_unknown`)
+    for a code ISO 4217 does not define with a minor unit."""
     try:
         return money.currency(code)
     except money.CurrencyError:

@@ -14,8 +14,9 @@ from typing import Annotated, Final, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from hazina.api.problems import ProblemError
 from hazina.kernel.invariant import invariant
-from hazina.kernel.limits import page_cursor_length_max, page_limit_max
+from hazina.kernel.limits import ledger_id_max, page_cursor_length_max, page_limit_max
 
 Item = TypeVar("Item")
 
@@ -62,12 +63,19 @@ class Page(BaseModel, Generic[Item]):
     )
 
 
-def page_from(items: list[Item], limit: int, cursor_of: Callable[[Item], str]) -> Page[Item]:
+def page_from(
+    items: list[Item],
+    limit: int,
+    cursor_of: Callable[[Item], str],
+    *,
+    limit_max: int = page_limit_max,
+) -> Page[Item]:
     """Make a page from up to `limit + 1` fetched items; the extra one only says more follow.
 
-    Fetching one more than asked answers `has_more` without a second count query.
+    Fetching one more than asked answers `has_more` without a second count query. A list with
+    pages of its own size (a statement's) passes its `limit_max`.
     """
-    invariant(1 <= limit <= page_limit_max, "page limit out of range")
+    invariant(1 <= limit <= limit_max, "page limit out of range")
     invariant(len(items) <= limit + 1, "fetch at most one item more than the page holds")
     has_more = len(items) > limit
     data = items[:limit]
@@ -75,3 +83,24 @@ def page_from(items: list[Item], limit: int, cursor_of: Callable[[Item], str]) -
     page = Page[Item](data=data, has_more=has_more, next_cursor=next_cursor)
     invariant(len(page.data) <= limit, "a page holds at most its limit")
     return page
+
+
+def numeric_cursor(starting_after: str | None) -> int:
+    """The number in a numeric cursor (a statement's ledger timestamp, an audit entry's id),
+    0 for the first page.
+
+    Such cursors are 64-bit database integers, below `ledger_id_max`; a larger number is no
+    cursor this API gave out (and the database could not even compare with it), so it is
+    refused as `cursor_not_found`, as an id cursor that names nothing is.
+    """
+    if starting_after is None:
+        return 0
+    if not (starting_after.isascii() and starting_after.isdigit()):
+        raise ProblemError(404, "cursor_not_found", "Not found", "a cursor here is a number")
+    value = int(starting_after)
+    if value >= ledger_id_max:
+        raise ProblemError(
+            404, "cursor_not_found", "Not found", f"cursor {starting_after!r} is out of range"
+        )
+    invariant(0 <= value < ledger_id_max, "a numeric cursor fits a database integer")
+    return value

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from hazina.api.amounts import resolve_currency
 from hazina.api.app import Caller
+from hazina.api.pagination import numeric_cursor
 from hazina.api.problems import ProblemError
 from hazina.api.schemas import ApiKeyCreate, OperatorCreate, SessionCreate, rfc3339
 from hazina.identity.passwords import PasswordPolicyError
@@ -152,7 +154,10 @@ def issue_key(body: ApiKeyCreate, context: Caller) -> ApiKeyOut:
         scopes = parse_scopes(" ".join(body.scopes))
     except ScopeError as error:
         raise ProblemError(422, error.code, "Unknown scope", str(error)) from None
-    issued = context.platform.identity.issue_key(body.name, body.owner, scopes, context.actor)
+    try:
+        issued = context.platform.identity.issue_key(body.name, body.owner, scopes, context.actor)
+    except IdentityError as error:  # e.g. `scopes_required`: only empty scope names were sent
+        raise ProblemError(422, error.code, "Cannot issue the key", error.message) from None
     return key_out(issued.record, issued.plaintext)
 
 
@@ -165,6 +170,8 @@ def list_keys(context: Caller) -> list[ApiKeyOut]:
 @router.delete("/api-keys/{key_id}", status_code=204, response_class=Response)
 def revoke_key(key_id: str, context: Caller) -> Response:
     context.require(Scope.api_keys_write)
+    if "\x00" in key_id:  # no key has one, and PostgreSQL refuses it in a text parameter
+        raise ProblemError(404, "api_key_not_found", "Not found", f"no active API key {key_id!r}")
     try:
         context.platform.identity.revoke_key(key_id, context.actor)
     except IdentityError as error:
@@ -176,9 +183,9 @@ def revoke_key(key_id: str, context: Caller) -> Response:
 def tariffs(currency: str, context: Caller) -> list[dict[str, Any]]:
     """Every version of a currency's tariff, oldest first (amounts in minor units)."""
     context.require(Scope.tariffs_read)
-    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        raise ProblemError(422, "currency_unknown", "Unknown currency", f"{currency!r}")
-    schedule = context.platform.payments.tariff_schedule(currency)
+    # A code ISO 4217 does not define cannot have a tariff schedule (building one raises).
+    code = resolve_currency(currency).code
+    schedule = context.platform.payments.tariff_schedule(code)
     return [tariff_codec.tariff_to_dict(t) for t in schedule.tariffs]
 
 
@@ -205,7 +212,7 @@ def audit_log(
 ) -> AuditPage:
     """The append-only log of who did what, oldest first."""
     context.require(Scope.audit_read)
-    after = 0 if starting_after is None else int(starting_after)
+    after = numeric_cursor(starting_after)
     entries = context.platform.identity.audit_entries(after, limit + 1)
     data = [
         AuditEntryOut(

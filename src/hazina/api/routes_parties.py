@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.app import Caller, Context, parse_id
-from hazina.api.pagination import Page, PageParameters, page_from
+from hazina.api.pagination import Page, PageParameters, numeric_cursor, page_from
 from hazina.api.problems import ProblemError
 from hazina.api.routes_payments import cursor_id, phone
 from hazina.api.schemas import (
@@ -80,6 +80,8 @@ def list_parties(
 ) -> Page[PartyOut]:
     context.require(Scope.parties_read)
     payments = context.platform.payments
+    if code is not None and "\x00" in code:  # no code has one; PostgreSQL refuses it in text
+        raise ProblemError(404, "party_not_found", "Not found", f"no party has the code {code!r}")
     if phone_number is not None or code is not None:
         found = (
             payments.find_party(phone=phone(phone_number))
@@ -182,7 +184,7 @@ def statement(
     context.require(Scope.accounts_read)
     payments = context.platform.payments
     wallet = payments.get_wallet(parse_id("wal", wallet_id, "wallet"))
-    after = 0 if starting_after is None else int(starting_after)
+    after = numeric_cursor(starting_after)
     entries = payments.statement(wallet.id, after, min(limit + 1, statement_page_max))
     rendered = [statement_entry_out(e, wallet.currency) for e in entries]
     if limit == statement_page_max:  # cannot look one further: ask the ledger's cursor
@@ -191,4 +193,4 @@ def statement(
             has_more=len(rendered) == limit,
             next_cursor=rendered[-1].cursor if rendered else None,
         )
-    return page_from(rendered, limit, lambda e: e.cursor)
+    return page_from(rendered, limit, lambda e: e.cursor, limit_max=statement_page_max)

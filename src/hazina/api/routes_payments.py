@@ -62,8 +62,7 @@ def _customer_wallet(payments: PaymentsService, phone_number: str, currency: str
 
 
 def _coded_wallet(payments: PaymentsService, code: str, currency: str) -> int:
-    party = payments.find_party(code=code)
-    return payments.wallet_of(party.id, currency).id
+    return payments.wallet_of_code(code, currency).id
 
 
 router = APIRouter(tags=["payments"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hazina.api.amounts import AmountString, CurrencyCode, format_amount
 from hazina.kernel.ids import prefixed
@@ -35,7 +35,19 @@ ShortText = Annotated[str, Field(max_length=140)]
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields refused, and no text with a NUL character."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: object) -> object:
+        # PostgreSQL text cannot hold U+0000 (SQLite can), so such text would fail only on one
+        # of the two stores, deep in a transaction; no name, code, note or key needs one.
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("text must not contain the NUL character (U+0000)")
+        return value
 
 
 def rfc3339(timestamp_ns: int) -> str:

@@ -461,6 +461,18 @@ class PaymentsService:
             raise not_found("wallet_not_found", f"party {party_id} has no {currency_code} wallet")
         return wallet_from_row(rows[0])
 
+    def wallet_of_code(self, code: str, currency_code: str) -> Wallet:
+        """`wallet_of(find_party(code=code).id, currency_code)` in one read: the API looks up
+        a merchant's, agent's, biller's or bank's wallet by code on every such payment."""
+        rows = self._reader().fetch_all(
+            f"SELECT {WALLET_COLUMNS} FROM wallets"
+            " WHERE party_id = (SELECT id FROM parties WHERE code = ?) AND currency = ?",
+            (code, currency_code),
+        )
+        if not rows:  # the two-step look-up says which of the party and the wallet is missing
+            return self.wallet_of(self.find_party(code=code).id, currency_code)
+        return wallet_from_row(rows[0])
+
     def balance(self, wallet_id: int) -> WalletBalance:
         wallet = self.get_wallet(wallet_id)
         accounts = self._ledger.lookup_accounts([wallet_id])
