@@ -521,7 +521,7 @@ def generate_load(arguments: argparse.Namespace) -> None:
         "server_cpu_s": server_cpu,
         "machine_busy_fraction": (busy_after - busy_before) / max(1e-9, total_after - total_before),
     }
-    sys.stdout.write(json.dumps(result))
+    Path(arguments.result_file).write_text(json.dumps(result))
 
 
 # -- the coordinator -------------------------------------------------------------------------
@@ -624,6 +624,7 @@ def run_section(label: str, database: str, arguments: argparse.Namespace) -> dic
     with tempfile.TemporaryDirectory(prefix="hazina-bench-api-") as temporary:
         directory = Path(temporary)
         profile = Path(arguments.profile) if arguments.profile else None
+        result_path = directory / "load.json"
         with server_process(
             database, arguments.customers, directory, profile, arguments.breakdown
         ) as seed_file:
@@ -647,6 +648,8 @@ def run_section(label: str, database: str, arguments: argparse.Namespace) -> dic
                 str(arguments.warmup),
                 "--rng-seed",
                 str(arguments.rng_seed),
+                "--result-file",
+                str(result_path),
             ]
             completed = subprocess.run(
                 command,
@@ -660,7 +663,7 @@ def run_section(label: str, database: str, arguments: argparse.Namespace) -> dic
         server_statistics = (
             json.loads(statistics_path.read_text()) if statistics_path.exists() else {}
         )
-    result: dict[str, Any] = json.loads(completed.stdout)
+        result: dict[str, Any] = json.loads(result_path.read_text())
     result.update(label=label, commits=server_statistics.get("commits"))
     report(result, arguments)
     if "breakdown" in server_statistics:
@@ -909,6 +912,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--role", choices=("main", "server", "load"), default="main")
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--seed-file", help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if arguments.role == "server":
