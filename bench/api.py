@@ -20,7 +20,8 @@ of 2,000 payments/s with p99 under 50 ms (load generator on the same machine), a
 request of server and load generator over the timed phase. `--breakdown` adds where the
 server's CPU goes (per-thread CPU clocks around a few methods; cheap enough to leave the
 numbers nearly unchanged); `--profile FILE` writes cProfile stats of every server thread (CPU
-time; the profiler itself slows the server several times over). Numbers go into
+time; the profiler itself slows the server several times over); `--direct` also runs the same mix
+straight into the payments service from threads, without HTTP, for comparison. Numbers go into
 docs/benchmarks.md.
 """
 
@@ -847,9 +848,12 @@ def report_breakdown(breakdown: dict[str, Any]) -> None:
         )
     print(f"{'':<10} {'total (process CPU)':<58} {total / requests * 1e3:6.3f} ms")
     print(
-        f"{'':<10} commit wall time {wall.get('commit', 0.0) / requests * 1e3:.3f} ms per request;"
-        f" committer busy {wall.get('committer', 0.0) / requests * 1e3:.3f} ms per request"
-        " (wall)",
+        f"{'':<10} wall time per request: unit of work"
+        f" {wall.get('unit of work', 0.0) / requests * 1e3:.3f} ms (ledger apply"
+        f" {wall.get('ledger apply', 0.0) / requests * 1e3:.3f} ms), persist"
+        f" {wall.get('ledger persist', 0.0) / requests * 1e3:.3f} ms,"
+        f" commit {wall.get('commit', 0.0) / requests * 1e3:.3f} ms;"
+        f" committer busy {wall.get('committer', 0.0) / requests * 1e3:.3f} ms",
         flush=True,
     )
 
