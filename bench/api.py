@@ -858,29 +858,12 @@ def report_breakdown(breakdown: dict[str, Any]) -> None:
     )
 
 
-def postgres_url(dsn: str) -> str:
-    """`dsn` as a `postgresql://` URL: `build_platform` takes PostgreSQL in that form only and
-    reads anything else as a SQLite file path, while the test server hands out key=value DSNs."""
-    if dsn.startswith(("postgresql://", "postgres://")):
-        return dsn
-    from urllib.parse import quote, urlencode
-
-    from psycopg.conninfo import conninfo_to_dict
-
-    parameters = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
-    credentials = quote(parameters.pop("user", ""), safe="")
-    if "password" in parameters:
-        credentials += ":" + quote(parameters.pop("password"), safe="")
-    database = quote(parameters.pop("dbname", ""), safe="")
-    return f"postgresql://{credentials}@/{database}?{urlencode(parameters)}"
-
-
 @contextmanager
 def postgres_database(option: str) -> Iterator[Callable[[], str]]:
-    """Yields a function that returns the URL of a fresh, empty database for each section."""
+    """Yields a function giving the connection string of a fresh, empty database per section."""
     if option != "auto":
         # A given server: the caller provides a fresh, empty database.
-        yield lambda: postgres_url(option)
+        yield lambda: option
         return
     # The throwaway server the test suite uses (tests/postgres_server.py): initdb + postgres
     # from the local binaries, default settings, removed afterwards.
@@ -888,7 +871,7 @@ def postgres_database(option: str) -> Iterator[Callable[[], str]]:
     from tests.postgres_server import fresh_database, start_server
 
     with start_server() as server:
-        yield lambda: postgres_url(fresh_database(server))
+        yield lambda: fresh_database(server)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,9 +14,22 @@ from hazina.payments.service import PaymentsService
 default_database = "var/hazina.sqlite3"
 
 
-def open_ledger_store(database: str) -> LedgerStore:
-    """`postgresql://...` opens PostgreSQL; anything else is a SQLite file path."""
+def is_postgres_dsn(database: str) -> bool:
+    """A libpq connection string: a `postgresql://` URL, or key=value pairs naming a dbname."""
     if database.startswith(("postgresql://", "postgres://")):
+        return True
+    pairs = database.split()
+    return (
+        bool(pairs)
+        and all("=" in pair for pair in pairs)
+        and any(pair.startswith("dbname=") for pair in pairs)
+    )
+
+
+def open_ledger_store(database: str) -> LedgerStore:
+    """A PostgreSQL connection string (URL or key=value) opens PostgreSQL; anything else is a
+    SQLite file path."""
+    if is_postgres_dsn(database):
         from hazina.ledger.store.postgres import PostgresLedgerStore
 
         return PostgresLedgerStore(database)

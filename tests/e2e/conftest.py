@@ -12,11 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from hazina.api.app import create_app
 from hazina.bootstrap import Platform, build_platform
@@ -31,20 +29,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 KES = "KES"
 
 
-def postgres_url(conninfo: str) -> str:
-    """The `postgresql://` URL of a libpq key=value DSN, which `build_platform` recognises.
-
-    The test server listens on a unix socket directory, which a URL carries as the `host`
-    query parameter; the schema's `search_path` and `application_name` ride along."""
-    parts = {key: str(value) for key, value in conninfo_to_dict(conninfo).items()}
-    user = quote(parts.pop("user", ""), safe="")
-    database = quote(parts.pop("dbname", ""), safe="")
-    return f"postgresql://{user}@/{database}?{urlencode(parts, quote_via=quote)}"
-
-
 @pytest.fixture(params=DATABASE_KINDS)
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """What `build_platform` takes: a SQLite file, or the URL of a fresh PostgreSQL schema."""
+    """What `build_platform` takes: a SQLite file, or the DSN of a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield str(tmp_path / "hazina.sqlite3")
         return
@@ -53,7 +40,7 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     server = request.getfixturevalue("postgres_server")
     conninfo = fresh_namespace(server)
     try:
-        yield postgres_url(conninfo)
+        yield conninfo
     finally:
         drop_database(server, conninfo)
 

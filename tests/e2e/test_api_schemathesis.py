@@ -45,7 +45,6 @@ from tests.e2e.conftest import (
     START_NS,
     Api,
     build_world,
-    postgres_url,
 )
 from tests.unit.api.client import TestClient
 
@@ -80,7 +79,7 @@ def fuzzed_database(
     server = request.getfixturevalue("postgres_server")
     conninfo = fresh_namespace(server)
     try:
-        yield postgres_url(conninfo)
+        yield conninfo
     finally:
         drop_database(server, conninfo)
 
