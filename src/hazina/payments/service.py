@@ -588,16 +588,13 @@ class PaymentsService:
             )
         code = f"{int.from_bytes(self._random_bytes(8), 'big') % 10**10:010d}"
         liability = self._operator_accounts(currency_code)[WalletKind.voucher_liability]
-        voucher_id = 0
 
         def after(unit: LedgerUnit, transaction: PaymentTransaction) -> None:
-            nonlocal voucher_id
-            voucher_id = self._ids.next_id()
             unit.sql.execute(
                 f"INSERT INTO vouchers ({VOUCHER_COLUMNS}, code_hash)"
                 " VALUES (?, ?, ?, ?, ?, 'issued', ?, NULL, ?)",
                 (
-                    voucher_id,
+                    self._ids.next_id(),
                     transaction.id,
                     recipient_phone,
                     currency_code,
@@ -653,16 +650,6 @@ class PaymentsService:
         if voucher.expires_at_ns <= self._clock.now_ns():
             raise conflict("voucher_expired", "this voucher has expired")
         liability = self._operator_accounts(voucher.currency)[WalletKind.voucher_liability]
-
-        def after(unit: LedgerUnit, transaction: PaymentTransaction) -> None:
-            changed = unit.sql.execute(
-                "UPDATE vouchers SET status = 'claimed', settled_by = ?"
-                " WHERE id = ? AND status = 'issued'",
-                (transaction.id, voucher.id),
-            )
-            if changed != 1:
-                raise conflict("voucher_settled", "this voucher was already settled")
-
         return self._move(
             PaymentType.voucher_claim,
             liability,
@@ -673,7 +660,7 @@ class PaymentsService:
             {"voucher_id": voucher.id},
             idempotency,
             payee_kinds=(PartyKind.customer,),
-            after=after,
+            after=_settle_voucher(voucher.id, "claimed"),
         )
 
     def refund_expired_vouchers(self) -> int:
@@ -689,17 +676,6 @@ class PaymentsService:
             original = self.get_transaction(voucher.transaction_id)
             liability = self._operator_accounts(voucher.currency)[WalletKind.voucher_liability]
 
-            def after(
-                unit: LedgerUnit, transaction: PaymentTransaction, voucher_id: int = voucher.id
-            ) -> None:
-                changed = unit.sql.execute(
-                    "UPDATE vouchers SET status = 'refunded', settled_by = ?"
-                    " WHERE id = ? AND status = 'issued'",
-                    (transaction.id, voucher_id),
-                )
-                if changed != 1:
-                    raise conflict("voucher_settled", "this voucher was already settled")
-
             try:
                 self._move(
                     PaymentType.voucher_refund,
@@ -710,7 +686,7 @@ class PaymentsService:
                     "",
                     {"voucher_id": voucher.id},
                     None,
-                    after=after,
+                    after=_settle_voucher(voucher.id, "refunded"),
                     check_limits=False,
                 )
             except PaymentError as error:
@@ -1375,6 +1351,23 @@ def _requests(
         )
     invariant(len(requests) == len(legs), "one transfer per leg")
     return requests
+
+
+def _settle_voucher(
+    voucher_id: int, status: str
+) -> Callable[[LedgerUnit, PaymentTransaction], None]:
+    """Mark a voucher claimed or refunded by a transaction, in that transaction; a voucher
+    settled meanwhile (a race between claim and refund) refuses the second."""
+
+    def settle(unit: LedgerUnit, transaction: PaymentTransaction) -> None:
+        changed = unit.sql.execute(
+            "UPDATE vouchers SET status = ?, settled_by = ? WHERE id = ? AND status = 'issued'",
+            (status, transaction.id, voucher_id),
+        )
+        if changed != 1:
+            raise conflict("voucher_settled", "this voucher was already settled")
+
+    return settle
 
 
 def _currency_or_error(currency_code: str) -> None:
