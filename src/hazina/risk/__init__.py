@@ -1,0 +1,1 @@
+"""Risk control: online features, fraud models, rules, decisions, AML monitoring and cases."""
