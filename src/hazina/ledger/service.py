@@ -217,6 +217,7 @@ class LedgerService:
         results: list[Any] = []
         with self.store.write() as transaction:
             group = _Group(transaction, self._clock)
+            group.preload([r.batch for r in requests if r.kind == "transfers"])  # type: ignore[misc]
             for index, request in enumerate(requests):
                 if request.kind == "accounts":
                     results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
@@ -277,13 +278,20 @@ class _Group:
 
     def __init__(self, transaction: WriteTransaction, clock: Clock) -> None:
         self.transaction = transaction
-        self._sequence, last_timestamp, self._previous_hash = transaction.head()
-        self.timestamp = max(clock.now_ns(), last_timestamp + 1)
+        now_ns = clock.now_ns()
+        self._sequence, last_timestamp, self._previous_hash, due = transaction.open(
+            now_ns, pending_expiry_batch_max
+        )
+        self.timestamp = max(now_ns, last_timestamp + 1)
         self._timestamp_first = self.timestamp
         self.state = LedgerState()
         self._total = BatchOutcome()
         self._segments: list[Run] = []
-        due = transaction.due_expiries(self.timestamp, pending_expiry_batch_max)
+        # Ids looked up once for the whole group: found ones are in `state`, the others did
+        # not exist when the transaction began (the writer lock keeps it so).
+        self._preloaded_accounts: set[int] = set()
+        self._preloaded_transfers: set[int] = set()
+        invariant(len(due) <= pending_expiry_batch_max, "expiries come in bounded batches")
         if due:
             accounts = {t.debit_account_id for t in due} | {t.credit_account_id for t in due}
             transaction.load(self.state, accounts, {t.id for t in due})
@@ -291,6 +299,19 @@ class _Group:
             self.timestamp += len(due)
             _merge(self._total, expired)
             self._segments.append((EXPIRY, expired.expiries))
+
+    def preload(self, batches: Sequence[Sequence[TransferRequest]]) -> None:
+        """Look up what every transfer batch of the group names in one go (one round trip on
+        PostgreSQL instead of one per request)."""
+        if len(batches) < 2:
+            return
+        for batch in batches:
+            account_ids, transfer_ids = _referenced_ids(batch)
+            self._preloaded_accounts |= account_ids
+            self._preloaded_transfers |= transfer_ids
+        self.transaction.load(
+            self.state, set(self._preloaded_accounts), set(self._preloaded_transfers)
+        )
 
     def create_accounts(self, batch: Sequence[AccountRequest]) -> list[CreateResult]:
         self.transaction.load(self.state, {_key(r.id) for r in batch}, set())
@@ -319,6 +340,9 @@ class _Group:
 
     def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
         account_ids, transfer_ids = _referenced_ids(batch)
+        if self._preloaded_transfers:
+            account_ids -= self._preloaded_accounts
+            transfer_ids -= self._preloaded_transfers
         self.transaction.load(self.state, account_ids, transfer_ids)
         outcome = apply_transfers(batch, self.state, self.timestamp)
         self._segments.append((TRANSFER, outcome.transfers_created))

@@ -58,8 +58,10 @@ class WriteTransaction(Protocol):
         """The same transaction, for other contexts' tables."""
         ...
 
-    def head(self) -> tuple[int, int, bytes]:
-        """(sequence, last timestamp, hash) of the newest journal entry, locked."""
+    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+        """Start the transaction: (sequence, last timestamp, hash) of the newest journal entry,
+        locked, and up to `expiry_limit` pending transfers, still pending, whose expiry is at
+        or before the transaction's first timestamp, max(`now_ns`, last timestamp + 1)."""
         ...
 
     def load(
@@ -70,10 +72,6 @@ class WriteTransaction(Protocol):
     ) -> None:
         """Add to `state` the named accounts and transfers that exist and are not loaded yet,
         and the pending states of any pending transfers among them."""
-        ...
-
-    def due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
-        """Pending transfers still pending whose expiry is at or before `now_ns`."""
         ...
 
     def persist(self, outcome: BatchOutcome, state: LedgerState) -> None: ...

@@ -34,7 +34,7 @@ from __future__ import annotations
 import struct
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from itertools import chain, repeat
 from typing import Any
@@ -428,6 +428,9 @@ _TRANSFER_COLUMNS = (
     " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
 )
 _TRANSFER_TYPES = [*["int8"] * 5, "numeric", *["int8"] * 4, "int4", "int4", "int8"]
+_TRANSFER_VALUES = ", ".join(["%s"] * 13)
+# Up to this many rows go in as pipelined INSERTs inside the pipeline; more go by COPY.
+_PIPELINED_ROWS_MAX = 64
 _BALANCE_COLUMNS = (
     "account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted"
 )
@@ -560,12 +563,23 @@ class PostgresSession:
 
     dialect = "postgresql"
 
-    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, connection: psycopg.Connection[Any], pipeline: psycopg.Pipeline | None = None
+    ) -> None:
         self._connection = connection
+        # A write transaction runs in pipeline mode; other contexts' statements are synced
+        # one by one, so that a rowcount or an error belongs to the statement that made it.
+        self._pipeline = pipeline
+
+    def _sync(self) -> None:
+        if self._pipeline is not None and self._connection.pgconn.pipeline_status:
+            self._pipeline.sync()
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
         try:
-            return self._connection.execute(_placeholders(sql), parameters).rowcount
+            cursor = self._connection.execute(_placeholders(sql), parameters)
+            self._sync()
+            return cursor.rowcount
         except psycopg.Error as error:
             raise _transient_or_same(error) from error
 
@@ -573,6 +587,7 @@ class PostgresSession:
         try:
             with self._connection.cursor() as cursor:
                 cursor.executemany(_placeholders(sql), rows)
+                self._sync()
         except psycopg.Error as error:
             raise _transient_or_same(error) from error
 
@@ -602,17 +617,40 @@ def _transient_or_same(error: psycopg.Error) -> Exception:
 
 
 class PostgresWriteTransaction:
-    def __init__(self, store: PostgresLedgerStore, connection: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self,
+        store: PostgresLedgerStore,
+        connection: psycopg.Connection[Any],
+        pipeline: psycopg.Pipeline | None,
+        pipeline_context: AbstractContextManager[psycopg.Pipeline] | None = None,
+    ) -> None:
         self._store = store
         self._connection = connection
         self._cursor = connection.cursor()
-        self.sql = PostgresSession(connection)
+        # Pipeline mode from BEGIN until COPY or COMMIT: statements whose results are not
+        # needed yet travel together, so a small group costs a few round trips, not a dozen.
+        self._pipeline = pipeline
+        self._pipeline_context = pipeline_context
+        self._account_updates: list[tuple[psycopg.Cursor[Any], int]] = []
+        self._journal_cursor: psycopg.Cursor[Any] | None = None
+        self.sql = PostgresSession(connection, pipeline)
         # The accounts version as first read in this transaction (after the writer lock), and
         # how many statements of ours wrote accounts since (each moves it by one).
         self._accounts_version: int | None = None
         self._account_statements = 0
         self._accounts_version_now: int | None = None  # read back after our own writes
         self.committed = False
+
+    def end_pipeline(self, error: BaseException | None = None) -> None:
+        """Leave pipeline mode (before COPY, which it does not allow). Errors of statements
+        still in flight surface here, unless `error` is already on its way out."""
+        context, self._pipeline_context, self._pipeline = self._pipeline_context, None, None
+        if context is not None:
+            self.sql = PostgresSession(self._connection)
+            if error is None:
+                context.__exit__(None, None, None)
+            else:
+                context.__exit__(type(error), error, error.__traceback__)
 
     def _begin(self, accounts_version: int) -> None:
         self._accounts_version = accounts_version
@@ -627,22 +665,35 @@ class PostgresWriteTransaction:
         assert self._accounts_version is not None
         return self._accounts_version
 
-    def head(self) -> tuple[int, int, bytes]:
-        # The writer lock is already held (taken in `write()`), so this is the newest entry. The
-        # accounts version comes along, saving a round trip.
-        row = self._cursor.execute(
+    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+        # The writer lock is already queued (in `write()`), so this is the newest entry. The
+        # accounts version comes along, and the due expiries right behind it: in pipeline mode
+        # BEGIN, the lock and both queries make one round trip.
+        head = self._connection.cursor()
+        head.execute(
             "SELECT v.version, j.sequence, j.timestamp_last, j.hash"
             " FROM ledger_accounts_version AS v LEFT JOIN LATERAL ("
             "  SELECT sequence, timestamp_last, hash FROM journal ORDER BY sequence DESC LIMIT 1"
             " ) AS j ON TRUE"
-        ).fetchone()
+        )
+        columns = ", ".join("t." + c.strip() for c in _TRANSFER_COLUMNS.split(","))
+        due = self._connection.cursor()
+        due.execute(
+            f"SELECT {columns} FROM pending_states p JOIN transfers t ON t.id = p.pending_id"
+            " WHERE p.state = 1 AND p.expires_at > 0 AND p.expires_at <= GREATEST(%s,"
+            "  (SELECT timestamp_last FROM journal ORDER BY sequence DESC LIMIT 1) + 1)"
+            " ORDER BY p.expires_at, p.pending_id LIMIT %s",
+            (now_ns, expiry_limit),
+        )
+        row = head.fetchone()
         invariant(row is not None, "the accounts version row exists")
         assert row is not None
+        expiries = [_transfer(r) for r in due.fetchall()]
         if self._accounts_version is None:
             self._begin(row[0])
         if row[1] is None:
-            return (0, 0, genesis_hash)
-        return (row[1], row[2], bytes(row[3]))
+            return (0, 0, genesis_hash, expiries)
+        return (row[1], row[2], bytes(row[3]), expiries)
 
     def load(self, state: LedgerState, account_ids: set[int], transfer_ids: set[int]) -> None:
         self._ensure_begun()
@@ -694,19 +745,11 @@ class PostgresWriteTransaction:
                 accounts[account.id] = account
                 cache[account.id] = account
 
-    def due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
-        columns = ", ".join("t." + c.strip() for c in _TRANSFER_COLUMNS.split(","))
-        self._cursor.execute(
-            f"SELECT {columns} FROM pending_states p JOIN transfers t ON t.id = p.pending_id"
-            " WHERE p.state = 1 AND p.expires_at > 0 AND p.expires_at <= %s"
-            " ORDER BY p.expires_at, p.pending_id LIMIT %s",
-            (now_ns, limit),
-        )
-        return [_transfer(row) for row in self._cursor.fetchall()]
-
     def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:
         self._ensure_begun()
         cursor = self._cursor
+        if outcome.accounts_created or len(outcome.transfers_created) > _PIPELINED_ROWS_MAX:
+            self.end_pipeline()
         if outcome.accounts_created:
             with cursor.copy(
                 f"COPY accounts ({_ACCOUNT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
@@ -734,7 +777,17 @@ class PostgresWriteTransaction:
             cache = self._store._accounts
             for a in outcome.accounts_created:
                 cache[a.id] = a
-        if outcome.transfers_created:
+        if outcome.transfers_created and self._pipeline is not None:
+            cursor.executemany(
+                f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES ({_TRANSFER_VALUES})",
+                [
+                    t._replace(user_data_64=encode_u64(t.user_data_64))
+                    if t.user_data_64 >= _ID_LIMIT
+                    else t
+                    for t in outcome.transfers_created
+                ],
+            )
+        elif outcome.transfers_created:
             with cursor.copy(
                 f"COPY transfers ({_TRANSFER_COLUMNS}) FROM STDIN (FORMAT BINARY)"
             ) as copy:
@@ -767,7 +820,8 @@ class PostgresWriteTransaction:
             )
         if outcome.accounts_changed:
             changed = [state.accounts[i] for i in outcome.accounts_changed]
-            cursor.execute(
+            update = self._connection.cursor()
+            update.execute(
                 _UPDATE_ACCOUNTS,
                 (
                     _Int8Array([a.id for a in changed]),
@@ -778,7 +832,9 @@ class PostgresWriteTransaction:
                     _BoolArray([a.closed for a in changed]),
                 ),
             )
-            invariant(cursor.rowcount == len(changed), "every changed account exists")
+            self._account_updates.append((update, len(changed)))
+            if self._pipeline is None:
+                self._check_account_updates()
             self._account_statements += 1
         if outcome.failed:
             cursor.execute(
@@ -790,7 +846,16 @@ class PostgresWriteTransaction:
                     _Int8Array([f.timestamp for f in outcome.failed]),
                 ),
             )
-        if outcome.balances:
+        if outcome.balances and (
+            self._pipeline is not None and len(outcome.balances) <= _PIPELINED_ROWS_MAX
+        ):
+            cursor.executemany(
+                f"INSERT INTO account_balances ({_BALANCE_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                outcome.balances,
+            )
+        elif outcome.balances:
+            self.end_pipeline()
             with cursor.copy(
                 f"COPY account_balances ({_BALANCE_COLUMNS}) FROM STDIN (FORMAT BINARY)"
             ) as copy:
@@ -798,23 +863,38 @@ class PostgresWriteTransaction:
                 for balance in outcome.balances:
                     copy.write_row(balance)
 
+    def _check_account_updates(self) -> None:
+        for update, expected in self._account_updates:
+            invariant(update.rowcount == expected, "every changed account exists")
+        self._account_updates.clear()
+
     def append_journal(self, entry: JournalEntry) -> None:
-        # The accounts version as our own writes left it comes back with the insert.
-        row = self._cursor.execute(
+        # The accounts version as our own writes left it comes back with the insert; read at
+        # COMMIT, so that in pipeline mode the insert travels with the batch's writes.
+        self._journal_cursor = self._connection.cursor()
+        self._journal_cursor.execute(
             "INSERT INTO journal (sequence, timestamp_first, timestamp_last, record_count,"
             " payload_hash, previous_hash, hash) VALUES (%s, %s, %s, %s, %s, %s, %s)"
             " RETURNING (SELECT version FROM ledger_accounts_version)",
             entry,
-        ).fetchone()
-        self._accounts_version_now = None if row is None else row[0]
+        )
 
     def commit(self) -> None:
+        version_cursor = self._journal_cursor
+        if version_cursor is None and self._account_statements:
+            version_cursor = self._connection.cursor()
+            version_cursor.execute("SELECT version FROM ledger_accounts_version")
+        if self._pipeline is not None:
+            # In pipeline mode, the one round trip of the batch's writes and journal entry:
+            # every write confirmed (and the transaction idle) before COMMIT is sent.
+            self._pipeline.sync()
+        if version_cursor is not None:
+            row = version_cursor.fetchone()
+            self._accounts_version_now = None if row is None else row[0]
+        self._check_account_updates()
         version = self._accounts_version
         if self._account_statements:
             assert version is not None  # persist() began the transaction
-            if self._accounts_version_now is None:
-                row = self._cursor.execute("SELECT version FROM ledger_accounts_version").fetchone()
-                self._accounts_version_now = None if row is None else row[0]
             # Anything but our own statements moved it: someone wrote accounts meanwhile
             # (around the application), so what we cached may be stale. (Nobody can move it
             # between our writes and COMMIT: our writes hold its row lock.)
@@ -950,16 +1030,27 @@ class PostgresLedgerStore:
     def write(self) -> Iterator[PostgresWriteTransaction]:
         with self._write_lock:
             connection = self._writer_connection()
+            pipeline_context = connection.pipeline()
+            pipeline: psycopg.Pipeline | None = None
             try:
+                pipeline = pipeline_context.__enter__()
                 # Serialize writers (in every process): the journal head and the balances
                 # read after this point stay ours until COMMIT. (The accounts version must be
-                # read by a later statement: this one's snapshot predates the lock.)
+                # read by a later statement: this one's snapshot predates the lock.) Pipelined:
+                # BEGIN, the lock and the head query make one round trip.
                 connection.execute(_ADVISORY_LOCK, (_WRITE_LOCK_CLASS,))
             except psycopg.Error as error:
+                if pipeline is not None:
+                    pipeline_context.__exit__(type(error), error, error.__traceback__)
                 raise self._failed(connection, error) from error
-            transaction = PostgresWriteTransaction(self, connection)
+            transaction = PostgresWriteTransaction(self, connection, pipeline, pipeline_context)
             try:
-                yield transaction
+                try:
+                    yield transaction
+                except BaseException as error:
+                    transaction.end_pipeline(error)
+                    raise
+                transaction.end_pipeline()
             except psycopg.Error as error:
                 raise self._failed(connection, error) from error
             except BaseException:

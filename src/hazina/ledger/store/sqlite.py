@@ -246,7 +246,12 @@ class SqliteWriteTransaction:
         self.committed = False
         self.sql = SqliteSession(connection)
 
-    def head(self) -> tuple[int, int, bytes]:
+    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+        sequence, timestamp_last, hash_last = self._head()
+        due = self._due_expiries(max(now_ns, timestamp_last + 1), expiry_limit)
+        return sequence, timestamp_last, hash_last, due
+
+    def _head(self) -> tuple[int, int, bytes]:
         row = self._connection.execute(
             "SELECT sequence, timestamp_last, hash FROM journal ORDER BY sequence DESC LIMIT 1"
         ).fetchone()
@@ -303,7 +308,7 @@ class SqliteWriteTransaction:
                 accounts[account.id] = account
                 cache[account.id] = account
 
-    def due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
+    def _due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
         rows = self._connection.execute(
             f"SELECT {', '.join('t.' + c.strip() for c in _TRANSFER_COLUMNS.split(','))}"
             " FROM pending_states p JOIN transfers t ON t.id = p.pending_id"
