@@ -10,6 +10,7 @@ from hazina.kernel.ids import IdSource
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.payments.service import PaymentsService
+from hazina.risk.service import RiskService
 
 default_database = "var/hazina.sqlite3"
 
@@ -51,6 +52,7 @@ class Platform:
     ledger: LedgerService
     payments: PaymentsService
     identity: IdentityService
+    risk: RiskService
 
     def close(self) -> None:
         self.ledger.close()
@@ -64,8 +66,9 @@ def build_platform(
     clock = clock or SystemClock()
     ids = IdSource(clock)
     ledger = build_ledger(database, clock)
-    payments = PaymentsService(ledger, clock, ids)
+    risk = RiskService(ledger, clock, ids)
+    payments = PaymentsService(ledger, clock, ids, risk=risk)
     for currency_code in currencies:
         payments.setup_currency(currency_code)
     identity = IdentityService(ledger, clock, ids)
-    return Platform(clock, ids, ledger, payments, identity)
+    return Platform(clock, ids, ledger, payments, identity, risk)

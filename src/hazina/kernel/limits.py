@@ -76,3 +76,47 @@ operator_session_lifetime_s: Final = 8 * 3_600  # an operator's login lasts one 
 api_rate_per_second_max: Final = 5_000  # requests per second per credential, refilled steadily
 api_rate_burst_max: Final = 10_000  # requests one credential may send at once
 housekeeping_interval_s: Final = 5  # how often the server voids timed-out holds and vouchers
+
+# Risk: online fraud features, models and drift.
+risk_label_delay_s: Final = 7 * 86_400  # fraud labels are trusted a week after the payment
+risk_history_window_s: Final = 30 * 86_400  # the longest feature window
+risk_pending_labels_max: Final = 4_000_000  # labels recorded ahead of their known-at time
+risk_counterparties_per_customer_max: Final = 256  # per role, least recently used forgotten
+risk_customers_per_device_max: Final = 64  # distinct customers one device remembers
+risk_top_reasons_max: Final = 5  # feature contributions stored with a decision
+risk_registry_versions_max: Final = 1_024  # model versions one registry holds
+risk_drift_bins_max: Final = 10  # quantile bins of the population stability index
+risk_scoring_p99_ms: Final = 5  # the payment path's budget for scoring one payment
+
+# Risk: AML monitoring over the transaction graph, and its cases.
+aml_graph_transactions_max: Final = 50_000_000  # one graph's transactions (numpy columns in memory)
+aml_neighbourhood_accounts_max: Final = 500  # accounts one evidence neighbourhood collects
+aml_cycle_length_max: Final = 8  # the longest cycle the bounded search looks for, in transfers
+aml_cycle_search_steps_max: Final = 20_000_000  # path extensions one cycle search may try
+aml_cycles_per_account_max: Final = 16  # cycles kept as evidence for one account
+aml_alert_evidence_max: Final = 200  # transaction ids one alert carries as evidence
+aml_case_note_length_max: Final = 20_000  # characters of one case note
+aml_case_notes_max: Final = 1_000  # notes on one case
+aml_case_evidence_transactions_max: Final = 2_000  # evidence transactions stored with one case
+aml_case_page_max: Final = 100  # cases per page of a case list
+aml_report_transactions_max: Final = 1_000  # transactions in one goAML report
+
+# Risk: operator rules and decisions in the payment path.
+risk_rules_per_set_max: Final = 500  # rules in one rule set
+risk_rule_depth_max: Final = 8  # nesting of all/any/not in one rule
+risk_rule_list_length_max: Final = 1_000  # children of all/any, values of in/not_in
+risk_rule_name_length_max: Final = 100  # characters of a rule's name
+risk_step_up_lifetime_s: Final = 300  # a step-up code is good for five minutes
+risk_step_up_attempts_max: Final = 5  # wrong codes before a challenge is spent
+risk_hold_lifetime_s: Final = 2 * 86_400  # a held payment not reviewed by then is voided (money back)
+risk_decision_page_max: Final = 100  # decisions per page of a list
+
+# Economy simulator (`hazina.sim`).
+simulator_customers_max: Final = 10_000_000  # customers one simulation holds in memory
+simulator_days_max: Final = 3_660  # simulated days of one run (ten years)
+simulator_affordability_passes: Final = 8  # rounds that drop what a wallet cannot pay
+simulator_episode_events_max: Final = 96  # events one fraud or laundering episode may inject
+simulator_contacts_max: Final = 48  # people in one customer's P2P address book
+simulator_driver_lanes: Final = 16  # payments the driver keeps in flight (group commit)
+simulator_parquet_row_group_max: Final = 1_048_576  # rows per Parquet row group
+simulator_cash_report_amount_min: Final = 10_000_000  # KES 100,000 in cents: reported cash

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS wallets (
 CREATE TABLE IF NOT EXISTS payment_transactions (
     id             BIGINT PRIMARY KEY,
     type           TEXT NOT NULL,
-    status         TEXT NOT NULL CHECK (status IN ('completed', 'pending', 'failed', 'reversed')),
+    status         TEXT NOT NULL
+                       CHECK (status IN ('completed', 'pending', 'held', 'failed', 'reversed')),
     currency       TEXT NOT NULL,
     amount         BIGINT NOT NULL CHECK (amount > 0),
     fee            BIGINT NOT NULL CHECK (fee >= 0),

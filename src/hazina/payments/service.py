@@ -23,6 +23,7 @@ from hazina.kernel.ids import IdSource
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     bank_transfer_timeout_s,
+    risk_hold_lifetime_s,
     statement_page_max,
     voucher_lifetime_s,
 )
@@ -66,6 +67,7 @@ from hazina.payments.domain.tariffs import (
     default_tariff,
 )
 from hazina.payments.errors import (
+    ErrorKind,
     IdempotentReplayError,
     PaymentError,
     conflict,
@@ -94,6 +96,8 @@ from hazina.payments.records import (
     wallet_from_row,
 )
 from hazina.payments.schema import SCHEMA
+from hazina.risk.rules import Action
+from hazina.risk.service import PaymentFacts, RiskService, Screening, StepUpError
 
 _seconds_ns = 1_000_000_000
 
@@ -108,6 +112,39 @@ class IdempotencyRequest:
     request_hash: str
     status: int
     render: Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class StepUpAnswer:
+    """The customer's answer to a step-up challenge, sent with the repeated request."""
+
+    challenge_id: int
+    code: str
+
+
+_SCREENED_TYPES = frozenset(
+    {
+        PaymentType.cash_out,
+        PaymentType.p2p,
+        PaymentType.p2p_voucher,
+        PaymentType.merchant_payment,
+        PaymentType.bill_payment,
+        PaymentType.bank_transfer_out,
+    }
+)
+
+
+def _screened_request_hash(
+    payment_type: PaymentType,
+    payer_wallet_id: int,
+    payee_wallet_id: int,
+    amount: int,
+    currency_code: str,
+    reference: str,
+) -> str:
+    """What a step-up challenge is bound to: the same payment, not just the same payer."""
+    text = f"{int(payment_type)}|{payer_wallet_id}|{payee_wallet_id}|{amount}|{currency_code}"
+    return hashlib.sha256(f"{text}|{reference}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +170,11 @@ class PaymentsService:
         ids: IdSource,
         limits: LimitTable | None = None,
         random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+        risk: RiskService | None = None,
     ) -> None:
         self._ledger = ledger
+        # Screens customers' outgoing payments before they are posted (None: no screening).
+        self.risk = risk
         self._clock = clock
         self._ids = ids
         self._limits = limits or default_limit_table(("KES",))
@@ -542,6 +582,7 @@ class PaymentsService:
         amount: int,
         currency_code: str,
         idempotency: IdempotencyRequest | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction:
         return self._move(
             PaymentType.cash_out,
@@ -552,6 +593,7 @@ class PaymentsService:
             "",
             {},
             idempotency,
+            step_up=step_up,
             payer_kinds=(PartyKind.customer,),
             payee_kinds=(PartyKind.agent,),
             agent_wallet_id=agent_wallet_id,
@@ -565,6 +607,7 @@ class PaymentsService:
         currency_code: str,
         note: str = "",
         idempotency: IdempotencyRequest | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction | IssuedVoucher:
         """Send to a registered wallet, or, for an unregistered number, issue a voucher the
         recipient claims later (refunded to the sender if unclaimed when it expires)."""
@@ -583,6 +626,7 @@ class PaymentsService:
                 note,
                 {"recipient_phone": recipient_phone},
                 idempotency,
+                step_up=step_up,
                 payer_kinds=(PartyKind.customer,),
                 payee_kinds=(PartyKind.customer,),
             )
@@ -613,6 +657,7 @@ class PaymentsService:
             note,
             {"recipient_phone": recipient_phone},
             idempotency,
+            step_up=step_up,
             payer_kinds=(PartyKind.customer,),
             after=after,
         )
@@ -704,6 +749,7 @@ class PaymentsService:
         currency_code: str,
         reference: str = "",
         idempotency: IdempotencyRequest | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction:
         return self._move(
             PaymentType.merchant_payment,
@@ -714,6 +760,7 @@ class PaymentsService:
             reference,
             {},
             idempotency,
+            step_up=step_up,
             payer_kinds=(PartyKind.customer,),
             payee_kinds=(PartyKind.merchant,),
         )
@@ -726,6 +773,7 @@ class PaymentsService:
         amount: int,
         currency_code: str,
         idempotency: IdempotencyRequest | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction:
         if not bill_account.strip():
             raise invalid("bill_account_required", "a bill payment names the account it pays")
@@ -738,6 +786,7 @@ class PaymentsService:
             bill_account.strip(),
             {"bill_account": bill_account.strip()},
             idempotency,
+            step_up=step_up,
             payer_kinds=(PartyKind.customer,),
             payee_kinds=(PartyKind.biller,),
         )
@@ -750,6 +799,7 @@ class PaymentsService:
         amount: int,
         currency_code: str,
         idempotency: IdempotencyRequest | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction:
         """Two-phase: the money is held (pending) until the bank confirms; voided when the
         bank reports failure or when the hold times out."""
@@ -764,6 +814,7 @@ class PaymentsService:
             bank_account.strip(),
             {"bank_account": bank_account.strip()},
             idempotency,
+            step_up=step_up,
             payer_kinds=(PartyKind.customer,),
             payee_kinds=(PartyKind.bank,),
             pending=True,
@@ -802,61 +853,139 @@ class PaymentsService:
                 raise conflict(
                     "transaction_not_pending", f"the transfer is already {transaction.status}"
                 )
-            flag = (
-                TransferFlags.post_pending_transfer
-                if succeeded
-                else TransferFlags.void_pending_transfer
-            )
-            requests = [
-                TransferRequest(
-                    self._ids.next_id(),
-                    0,
-                    0,
-                    0,
-                    0,
-                    0,
-                    flags=int(flag)
-                    | (int(TransferFlags.linked) if i < len(transaction.legs) - 1 else 0),
-                    pending_id=leg_id,
-                    user_data_64=transaction.id,
-                )
-                for i, leg_id in enumerate(transaction.legs)
-            ]
-            # Posting needs the amount: 0 with post_pending means "the full pending amount".
-            results = unit.create_transfers(requests)
-            if results:
-                statuses = {CreateTransferStatus(r.status) for r in results}
-                expired = {
-                    CreateTransferStatus.pending_transfer_expired,
-                    CreateTransferStatus.pending_transfer_already_voided,
-                }
-                if statuses & expired:
-                    status = "failed"
-                else:
-                    raise conflict("ledger_refused", f"the ledger refused: {sorted(statuses)}")
-            else:
-                status = "completed" if succeeded else "failed"
-            unit.sql.execute(
-                "UPDATE payment_transactions SET status = ?, updated_at_ns = ? WHERE id = ?",
-                (status, unit.now_ns, transaction.id),
-            )
-            _outbox(
-                unit,
-                self._ids,
-                f"transaction.{status}",
-                str(transaction.id),
-                {"transaction_id": transaction.id, "status": status},
-            )
+            self._resolve_pending(unit, transaction, succeeded)
             return _transaction_in(unit.sql, transaction.id)
 
         return self._ledger.run(work)
 
+    def review_held_payment(
+        self, transaction_id: int, release: bool, reviewed_by: str, fraud: bool = False
+    ) -> PaymentTransaction:
+        """An analyst's verdict on a payment risk control held: release it (its legs are
+        posted; a bank transfer goes on waiting for its bank) or reject it (voided, the money
+        goes back). `fraud` feeds the verdict to the risk features as a label."""
+        if release and fraud:
+            raise invalid("review_contradictory", "a released payment cannot be marked fraud")
+
+        def work(unit: LedgerUnit) -> PaymentTransaction:
+            transaction = _transaction_in(unit.sql, transaction_id)
+            if transaction.status != "held":
+                raise conflict(
+                    "transaction_not_held", f"the payment is {transaction.status}, not held"
+                )
+            if release and transaction.type == PaymentType.bank_transfer_out.name:
+                unit.sql.execute(
+                    "UPDATE payment_transactions SET status = 'pending', updated_at_ns = ?"
+                    " WHERE id = ?",
+                    (unit.now_ns, transaction.id),
+                )
+                _outbox(
+                    unit,
+                    self._ids,
+                    "transaction.pending",
+                    str(transaction.id),
+                    {"transaction_id": transaction.id, "status": "pending"},
+                )
+            else:
+                self._resolve_pending(unit, transaction, release)
+            _outbox(
+                unit,
+                self._ids,
+                "risk.hold_reviewed",
+                str(transaction.id),
+                {
+                    "transaction_id": transaction.id,
+                    "released": release,
+                    "fraud": fraud,
+                    "reviewed_by": reviewed_by,
+                },
+            )
+            return _transaction_in(unit.sql, transaction.id)
+
+        reviewed = self._ledger.run(work)
+        if self.risk is not None:
+            facts = self._facts_of(reviewed)
+            if facts is not None:
+                self.risk.record_label(facts, fraud, self._clock.now_ns())
+        return reviewed
+
+    def _facts_of(self, transaction: PaymentTransaction) -> PaymentFacts | None:
+        rows = {
+            int(row[0]): row
+            for row in self._reader().fetch_all(
+                "SELECT w.id, p.id, p.kind, p.kyc_tier FROM wallets w"
+                " JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)",
+                (transaction.payer_wallet, transaction.payee_wallet),
+            )
+        }
+        payer, payee = rows.get(transaction.payer_wallet), rows.get(transaction.payee_wallet)
+        if payer is None or payee is None:
+            return None
+        return PaymentFacts(
+            transaction.type,
+            transaction.currency,
+            transaction.amount,
+            int(payer[1]),
+            int(payer[3]),
+            int(payee[1]),
+            str(payee[2]),
+            transaction.created_at_ns,
+        )
+
+    def _resolve_pending(
+        self, unit: LedgerUnit, transaction: PaymentTransaction, post: bool
+    ) -> str:
+        """Post or void a transaction's pending legs and record the outcome; returns it."""
+        flag = TransferFlags.post_pending_transfer if post else TransferFlags.void_pending_transfer
+        requests = [
+            TransferRequest(
+                self._ids.next_id(),
+                0,
+                0,
+                0,
+                0,
+                0,
+                flags=int(flag)
+                | (int(TransferFlags.linked) if i < len(transaction.legs) - 1 else 0),
+                pending_id=leg_id,
+                user_data_64=transaction.id,
+            )
+            for i, leg_id in enumerate(transaction.legs)
+        ]
+        # Posting needs the amount: 0 with post_pending means "the full pending amount".
+        results = unit.create_transfers(requests)
+        if results:
+            statuses = {CreateTransferStatus(r.status) for r in results}
+            expired = {
+                CreateTransferStatus.pending_transfer_expired,
+                CreateTransferStatus.pending_transfer_already_voided,
+            }
+            if statuses & expired:
+                status = "failed"
+            else:
+                raise conflict("ledger_refused", f"the ledger refused: {sorted(statuses)}")
+        else:
+            status = "completed" if post else "failed"
+        unit.sql.execute(
+            "UPDATE payment_transactions SET status = ?, updated_at_ns = ? WHERE id = ?",
+            (status, unit.now_ns, transaction.id),
+        )
+        _outbox(
+            unit,
+            self._ids,
+            f"transaction.{status}",
+            str(transaction.id),
+            {"transaction_id": transaction.id, "status": status},
+        )
+        return status
+
     def fail_expired_bank_transfers(self) -> int:
-        """Mark failed the bank transfers whose hold the ledger voided on timeout."""
+        """Mark failed the bank transfers, and the payments risk control held, whose hold the
+        ledger voided on timeout (the money went back to the payer)."""
         self._ledger.expire_pending_transfers()
         rows = self._reader().fetch_all(
             f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions"
-            " WHERE status = 'pending' ORDER BY id"
+            " WHERE status IN ('pending', 'held') ORDER BY id"
         )
         failed = 0
         for row in rows:
@@ -871,7 +1000,7 @@ class PaymentsService:
         def work(unit: LedgerUnit) -> None:
             changed = unit.sql.execute(
                 "UPDATE payment_transactions SET status = 'failed', updated_at_ns = ?"
-                " WHERE id = ? AND status = 'pending'",
+                " WHERE id = ? AND status IN ('pending', 'held')",
                 (unit.now_ns, transaction_id),
             )
             if changed:
@@ -1146,12 +1275,32 @@ class PaymentsService:
         pending: bool = False,
         check_limits: bool = True,
         after: Callable[[LedgerUnit, PaymentTransaction], None] | None = None,
+        step_up: StepUpAnswer | None = None,
     ) -> PaymentTransaction:
         _currency_or_error(currency_code)
         if type(amount) is not int or amount <= 0:
             raise invalid("amount_invalid", "the amount must be a positive number of minor units")
         if payer_wallet_id == payee_wallet_id:
             raise invalid("self_payment", "payer and payee are the same wallet")
+        screening = self._screen(
+            payment_type, payer_wallet_id, payee_wallet_id, agent_wallet_id, amount, currency_code
+        )
+        held = False
+        request_hash = _screened_request_hash(
+            payment_type, payer_wallet_id, payee_wallet_id, amount, currency_code, reference
+        )
+        if screening is not None:
+            action = screening.decision.action
+            if action is Action.decline:
+                decision_id = self._risk().record_alone(screening)
+                raise refused(
+                    "risk_declined",
+                    f"declined by risk control: {screening.decision.explanation()}",
+                    decision_id=decision_id,
+                )
+            if action is Action.step_up and step_up is None:
+                raise self._challenge(screening, request_hash)
+            held = action is Action.hold
         operator = self._operator_accounts(currency_code)
         schedule = self.tariff_schedule(currency_code)
         priced = payment_type.priced_as
@@ -1159,6 +1308,20 @@ class PaymentsService:
         def work(unit: LedgerUnit) -> PaymentTransaction | PaymentError:
             if idempotency is not None:
                 _check_idempotency(unit.sql, idempotency)
+            if screening is not None and step_up is not None:
+                try:
+                    self._risk().pass_challenge(
+                        unit.sql,
+                        step_up.challenge_id,
+                        step_up.code,
+                        screening.facts.payer_party_id,
+                        request_hash,
+                        unit.now_ns,
+                    )
+                except StepUpError as error:
+                    return PaymentError(
+                        error.code, ErrorKind.refused, str(error), challenge_id=step_up.challenge_id
+                    )
             payer = _wallet_view(unit.sql, payer_wallet_id, "payer")
             payee = _wallet_view(unit.sql, payee_wallet_id, "payee")
             for side, view, kinds in (("payer", payer, payer_kinds), ("payee", payee, payee_kinds)):
@@ -1199,7 +1362,13 @@ class PaymentsService:
                 ),
             )
             requests = _requests(
-                self._ids, legs, transaction_id, payment_type, ledger_of(currency_code), pending
+                self._ids,
+                legs,
+                transaction_id,
+                payment_type,
+                ledger_of(currency_code),
+                pending or held,
+                risk_hold_lifetime_s if held and not pending else bank_transfer_timeout_s,
             )
             results = unit.create_transfers(requests)
             if results:
@@ -1207,7 +1376,7 @@ class PaymentsService:
             transaction = PaymentTransaction(
                 transaction_id,
                 payment_type.name,
-                "pending" if pending else "completed",
+                "held" if held else "pending" if pending else "completed",
                 currency_code,
                 amount,
                 fee,
@@ -1223,6 +1392,8 @@ class PaymentsService:
                 unit.now_ns,
             )
             _insert_transaction(unit.sql, transaction)
+            if screening is not None:
+                self._risk().record(unit.sql, screening, transaction_id)
             if payer.party_kind is PartyKind.customer:
                 outflow = amount + fee
                 for period in (day, month):
@@ -1266,8 +1437,97 @@ class PaymentsService:
 
         result = self._ledger.run(work)
         if isinstance(result, PaymentError):
+            if step_up is not None and result.code == "step_up_code_wrong":
+                self._risk().count_wrong_code(step_up.challenge_id)
             raise result
+        if screening is not None:
+            self._risk().observed(screening.facts)
         return result
+
+    def _risk(self) -> RiskService:
+        invariant(self.risk is not None, "screening happens only with a risk service")
+        assert self.risk is not None
+        return self.risk
+
+    def _screen(
+        self,
+        payment_type: PaymentType,
+        payer_wallet_id: int,
+        payee_wallet_id: int,
+        agent_wallet_id: int,
+        amount: int,
+        currency_code: str,
+    ) -> Screening | None:
+        """Risk control's decision on a customer's outgoing payment, before anything is
+        posted; None when there is no risk service or the payment is not screened."""
+        if self.risk is None or payment_type not in _SCREENED_TYPES:
+            return None
+        rows = {
+            int(row[0]): row
+            for row in self._reader().fetch_all(
+                "SELECT w.id, p.id, p.kind, p.kyc_tier FROM wallets w"
+                " JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)",
+                (payer_wallet_id, payee_wallet_id),
+            )
+        }
+        payer, payee = rows.get(payer_wallet_id), rows.get(payee_wallet_id)
+        if payer is None or payee is None or payer[2] != PartyKind.customer.value:
+            return None  # the unit of work refuses unknown wallets with the right error
+        accounts = self._ledger.lookup_accounts([payer_wallet_id])
+        balance = (
+            accounts[0].credits_posted - accounts[0].debits_posted - accounts[0].debits_pending
+            if accounts
+            else None
+        )
+        agent_party = None
+        if agent_wallet_id:
+            agent_party = int(payee[1]) if agent_wallet_id == payee_wallet_id else None
+        facts = PaymentFacts(
+            payment_type=payment_type.name,
+            currency=currency_code,
+            amount=amount,
+            payer_party_id=int(payer[1]),
+            payer_kyc_tier=int(payer[3]),
+            payee_party_id=int(payee[1]),
+            payee_kind=str(payee[2]),
+            at_ns=self._clock.now_ns(),
+            agent_party_id=agent_party,
+            balance_before=max(0, balance) if balance is not None else None,
+        )
+        return self.risk.screen(facts)
+
+    def _challenge(self, screening: Screening, request_hash: str) -> PaymentError:
+        """Open a step-up challenge: the code goes to the customer's phone through the outbox
+        (`risk.step_up_required`, for the SMS gateway), the challenge id to the caller."""
+        risk = self._risk()
+
+        def work(unit: LedgerUnit) -> int:
+            risk.record(unit.sql, screening, None)
+            challenge_id, code = risk.open_challenge(
+                unit.sql, screening.facts.payer_party_id, request_hash, unit.now_ns
+            )
+            _outbox(
+                unit,
+                self._ids,
+                "risk.step_up_required",
+                str(screening.facts.payer_party_id),
+                {
+                    "challenge_id": challenge_id,
+                    "party_id": screening.facts.payer_party_id,
+                    "code": code,
+                    "amount": screening.facts.amount,
+                    "currency": screening.facts.currency,
+                },
+            )
+            return challenge_id
+
+        challenge_id = self._ledger.run(work)
+        return refused(
+            "step_up_required",
+            "risk control asks the customer to confirm this payment with the one-time code"
+            " sent to their phone; send the same request again with the challenge id and code",
+            challenge_id=challenge_id,
+        )
 
     def _check_limits(
         self,
@@ -1328,6 +1588,7 @@ def _requests(
     payment_type: PaymentType,
     ledger: int,
     pending: bool = False,
+    timeout_s: int = bank_transfer_timeout_s,
 ) -> list[TransferRequest]:
     """One linked chain: every leg but the last carries `linked`."""
     requests: list[TransferRequest] = []
@@ -1344,7 +1605,7 @@ def _requests(
                 ledger,
                 int(payment_type),
                 flags=int(flags),
-                timeout=bank_transfer_timeout_s if pending else 0,
+                timeout=timeout_s if pending else 0,
                 user_data_64=transaction_id,
                 user_data_32=int(leg.kind),
             )
