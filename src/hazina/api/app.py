@@ -28,7 +28,7 @@ from hazina.identity.service import AuthenticationError, Principal
 from hazina.kernel.ids import parse_prefixed
 from hazina.kernel.limits import api_rate_burst_max, api_rate_per_second_max
 from hazina.payments.errors import ErrorKind, IdempotentReplayError, PaymentError
-from hazina.payments.service import IdempotencyRequest
+from hazina.payments.service import IdempotencyRequest, StepUpAnswer
 
 _status_of_kind = {
     ErrorKind.not_found: 404,
@@ -154,13 +154,14 @@ def create_app(
     async def _replay(request: Request, error: IdempotentReplayError) -> Response:
         return replayed(error)
 
-    from hazina.api import routes_admin, routes_parties, routes_payments
+    from hazina.api import routes_admin, routes_parties, routes_payments, routes_risk
 
     # Payments first: FastAPI tries the routers in order on every request, and the money
     # routes are the busiest. No two routers share a path, so the order changes nothing else.
     app.include_router(routes_payments.router, prefix="/v1")
     app.include_router(routes_parties.router, prefix="/v1")
     app.include_router(routes_admin.router, prefix="/v1")
+    app.include_router(routes_risk.router, prefix="/v1")
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> dict[str, str]:
@@ -188,6 +189,44 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
+
+
+def step_up_answer(
+    challenge: Annotated[
+        str | None,
+        Header(
+            alias="Step-Up-Challenge",
+            max_length=64,
+            description="With `Step-Up-Code`: the `challenge_id` of a `step_up_required` problem.",
+        ),
+    ] = None,
+    code: Annotated[
+        str | None,
+        Header(
+            alias="Step-Up-Code",
+            max_length=16,
+            description="The one-time code risk control sent to the customer's phone.",
+        ),
+    ] = None,
+) -> StepUpAnswer | None:
+    """The customer's answer to a step-up challenge, sent with the repeated request."""
+    if challenge is None and code is None:
+        return None
+    if challenge is None or code is None:
+        raise ProblemError(
+            422,
+            "step_up_incomplete",
+            "Incomplete step-up",
+            "send both Step-Up-Challenge and Step-Up-Code",
+        )
+    if not challenge.isdigit() or not code.isdigit() or len(challenge) > 19:
+        raise ProblemError(
+            422, "step_up_malformed", "Malformed step-up", "the challenge and code are digits"
+        )
+    return StepUpAnswer(int(challenge), code)
+
+
+StepUp = Annotated[StepUpAnswer | None, Depends(step_up_answer)]
 
 
 def idempotency_for(

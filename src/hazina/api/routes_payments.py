@@ -10,6 +10,7 @@ from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.app import (
     Caller,
     IdempotencyKey,
+    StepUp,
     idempotency_for,
     parse_id,
 )
@@ -104,7 +105,9 @@ def cash_in(body: CashInCreate, context: Caller, key: IdempotencyKey) -> Transac
 
 
 @router.post("/cash-outs", status_code=201, response_model=TransactionOut)
-def cash_out(body: CashOutCreate, context: Caller, key: IdempotencyKey) -> TransactionOut:
+def cash_out(
+    body: CashOutCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
+) -> TransactionOut:
     """A customer withdraws cash at an agent (fee by the tariff; the agent earns commission)."""
     context.require(Scope.payments_write)
     payments = context.platform.payments
@@ -116,6 +119,7 @@ def cash_out(body: CashOutCreate, context: Caller, key: IdempotencyKey) -> Trans
         amount,
         body.currency,
         idempotency_for(context, key, body, 201, transaction_out),
+        step_up=step_up,
     )
     return transaction_out(record)
 
@@ -130,7 +134,7 @@ def p2p_out(outcome: PaymentTransaction | IssuedVoucher) -> P2POut:
 
 
 @router.post("/p2p-transfers", status_code=201, response_model=P2POut)
-def send_p2p(body: P2PCreate, context: Caller, key: IdempotencyKey) -> P2POut:
+def send_p2p(body: P2PCreate, context: Caller, key: IdempotencyKey, step_up: StepUp) -> P2POut:
     """Send money to a phone number: to its wallet, or as a voucher if it is unregistered
     (the voucher code is in the response, once)."""
     context.require(Scope.payments_write)
@@ -143,6 +147,7 @@ def send_p2p(body: P2PCreate, context: Caller, key: IdempotencyKey) -> P2POut:
         body.currency,
         body.note,
         idempotency_for(context, key, body, 201, p2p_out_of_transaction),
+        step_up=step_up,
     )
     return p2p_out(outcome)
 
@@ -166,7 +171,7 @@ def claim_voucher(body: VoucherClaimCreate, context: Caller, key: IdempotencyKey
 
 @router.post("/merchant-payments", status_code=201, response_model=TransactionOut)
 def pay_merchant(
-    body: MerchantPaymentCreate, context: Caller, key: IdempotencyKey
+    body: MerchantPaymentCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
 ) -> TransactionOut:
     """Pay a merchant by scanning its EMVCo QR code (`qr_payload`) or by merchant code."""
     context.require(Scope.payments_write)
@@ -231,12 +236,15 @@ def pay_merchant(
         currency,
         reference,
         idempotency_for(context, key, body, 201, transaction_out),
+        step_up=step_up,
     )
     return transaction_out(record)
 
 
 @router.post("/bill-payments", status_code=201, response_model=TransactionOut)
-def pay_bill(body: BillPaymentCreate, context: Caller, key: IdempotencyKey) -> TransactionOut:
+def pay_bill(
+    body: BillPaymentCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
+) -> TransactionOut:
     context.require(Scope.payments_write)
     payments = context.platform.payments
     amount = parse_amount(body.amount, body.currency)
@@ -248,12 +256,15 @@ def pay_bill(body: BillPaymentCreate, context: Caller, key: IdempotencyKey) -> T
         amount,
         body.currency,
         idempotency_for(context, key, body, 201, transaction_out),
+        step_up=step_up,
     )
     return transaction_out(record)
 
 
 @router.post("/bank-transfers", status_code=201, response_model=TransactionOut)
-def send_to_bank(body: BankTransferCreate, context: Caller, key: IdempotencyKey) -> TransactionOut:
+def send_to_bank(
+    body: BankTransferCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
+) -> TransactionOut:
     """Send to a bank account: held (status `pending`) until the bank confirms."""
     context.require(Scope.payments_write)
     payments = context.platform.payments
@@ -266,6 +277,7 @@ def send_to_bank(body: BankTransferCreate, context: Caller, key: IdempotencyKey)
         amount,
         body.currency,
         idempotency_for(context, key, body, 201, transaction_out),
+        step_up=step_up,
     )
     return transaction_out(record)
 
@@ -307,11 +319,18 @@ def list_transactions(
     context: Caller,
     page: Annotated[PageParameters, Depends()],
     wallet: Annotated[str | None, Query(pattern=r"^wal_[0-9a-f]{16}$")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern="^(completed|pending|held|failed|reversed)$",
+            description="Only transactions in this state (`held`: waiting for risk review).",
+        ),
+    ] = None,
 ) -> Page[TransactionOut]:
     context.require(Scope.payments_read)
     wallet_id = None if wallet is None else parse_id("wal", wallet, "wallet")
     records = context.platform.payments.list_transactions(
-        wallet_id, cursor_id("txn", page), page.limit + 1
+        wallet_id, cursor_id("txn", page), page.limit + 1, status
     )
     return page_from([transaction_out(r) for r in records], page.limit, lambda t: t.id)
 

@@ -1169,20 +1169,20 @@ class PaymentsService:
         return _transaction_in(self._reader(), transaction_id)
 
     def list_transactions(
-        self, wallet_id: int | None, after_id: int, limit: int
+        self, wallet_id: int | None, after_id: int, limit: int, status: str | None = None
     ) -> list[PaymentTransaction]:
-        if wallet_id is None:
-            rows = self._reader().fetch_all(
-                f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE id > ?"
-                " ORDER BY id LIMIT ?",
-                (after_id, limit),
-            )
-        else:
-            rows = self._reader().fetch_all(
-                f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions"
-                " WHERE (payer_wallet = ? OR payee_wallet = ?) AND id > ? ORDER BY id LIMIT ?",
-                (wallet_id, wallet_id, after_id, limit),
-            )
+        where, parameters = ["id > ?"], [after_id]
+        if wallet_id is not None:
+            where.append("(payer_wallet = ? OR payee_wallet = ?)")
+            parameters += [wallet_id, wallet_id]
+        if status is not None:
+            where.append("status = ?")
+            parameters.append(status)  # type: ignore[arg-type]
+        rows = self._reader().fetch_all(
+            f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions"
+            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
+            (*parameters, limit),
+        )
         return [transaction_from_row(row) for row in rows]
 
     def statement(

@@ -424,11 +424,11 @@ class RiskService:
         *,
         action: str | None = None,
         transaction_id: int | None = None,
-        before_id: int | None = None,
+        after_id: int = 0,
         limit: int = risk_decision_page_max,
     ) -> list[dict[str, Any]]:
-        """Decisions, newest first, filtered; for analysts and the console."""
-        invariant(0 < limit <= risk_decision_page_max, "a page is bounded")
+        """Decisions in the order they were made, filtered; for analysts and the console."""
+        invariant(0 < limit <= risk_decision_page_max + 1, "a page (and one more) is bounded")
         where: list[str] = []
         parameters: list[str | int] = []
         if action is not None:
@@ -437,12 +437,11 @@ class RiskService:
         if transaction_id is not None:
             where.append("transaction_id = ?")
             parameters.append(transaction_id)
-        if before_id is not None:
-            where.append("id < ?")
-            parameters.append(before_id)
+        where.append("id > ?")
+        parameters.append(after_id)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         rows = self._ledger.store.reader().fetch_all(
-            f"SELECT {_DECISION_COLUMNS} FROM risk_decisions{clause} ORDER BY id DESC LIMIT ?",
+            f"SELECT {_DECISION_COLUMNS} FROM risk_decisions{clause} ORDER BY id LIMIT ?",
             (*parameters, limit),
         )
         return [_decision_row(row) for row in rows]
