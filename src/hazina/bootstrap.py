@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hazina.identity.service import IdentityService
 from hazina.kernel.clock import Clock, SystemClock
 from hazina.kernel.ids import IdSource
+from hazina.kernel.limits import risk_history_window_s, risk_warm_up_payments_max
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.payments.service import PaymentsService
@@ -71,4 +72,7 @@ def build_platform(
     for currency_code in currencies:
         payments.setup_currency(currency_code)
     identity = IdentityService(ledger, clock, ids)
+    # Risk features live in memory: rebuild them from the last window of payments.
+    since_ns = clock.now_ns() - risk_history_window_s * 1_000_000_000
+    risk.warm_up(payments.screened_history(since_ns, risk_warm_up_payments_max))
     return Platform(clock, ids, ledger, payments, identity, risk)

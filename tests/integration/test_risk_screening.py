@@ -265,3 +265,21 @@ def test_rules_are_checked_when_saved_and_versioned(world: World) -> None:
     assert world.risk.rules().rules == ()
     reopened = RiskService(world.ledger, world.clock, IdSource(world.clock))
     assert reopened.rules().version == 2
+
+
+def test_a_restarted_service_rebuilds_features_from_the_payments(world: World) -> None:
+    for amount in (10_000, 20_000, 30_000):
+        world.payments.send_p2p(world.alice, BOB, amount, KES)
+    history = world.payments.screened_history(0, 1_000)
+    assert [f.amount for f in history] == [10_000, 20_000, 30_000]
+    assert {f.payment_type for f in history} == {"p2p"}
+    fresh = RiskService(world.ledger, world.clock, IdSource(world.clock))
+    probe = history[-1]
+
+    def features(service: RiskService) -> list[float]:
+        return service.engine.features_for(probe.event())
+
+    live = features(world.risk)
+    assert features(fresh) != live  # a cold engine has not seen Alice's payments
+    fresh.warm_up(history)
+    assert features(fresh) == live

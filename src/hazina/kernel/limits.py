@@ -108,7 +108,9 @@ risk_rule_list_length_max: Final = 1_000  # children of all/any, values of in/no
 risk_rule_name_length_max: Final = 100  # characters of a rule's name
 risk_step_up_lifetime_s: Final = 300  # a step-up code is good for five minutes
 risk_step_up_attempts_max: Final = 5  # wrong codes before a challenge is spent
-risk_hold_lifetime_s: Final = 2 * 86_400  # a held payment not reviewed by then is voided (money back)
+risk_hold_lifetime_s: Final = (
+    2 * 86_400
+)  # a held payment not reviewed by then is voided (money back)
 risk_decision_page_max: Final = 100  # decisions per page of a list
 
 # Economy simulator (`hazina.sim`).
@@ -120,3 +122,4 @@ simulator_contacts_max: Final = 48  # people in one customer's P2P address book
 simulator_driver_lanes: Final = 16  # payments the driver keeps in flight (group commit)
 simulator_parquet_row_group_max: Final = 1_048_576  # rows per Parquet row group
 simulator_cash_report_amount_min: Final = 10_000_000  # KES 100,000 in cents: reported cash
+risk_warm_up_payments_max: Final = 5_000_000  # past payments a starting server folds into features

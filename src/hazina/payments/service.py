@@ -909,6 +909,37 @@ class PaymentsService:
                 self.risk.record_label(facts, fraud, self._clock.now_ns())
         return reviewed
 
+    def screened_history(self, since_ns: int, limit: int) -> list[PaymentFacts]:
+        """Customers' screened payments that went through since `since_ns`, oldest first:
+        what risk features are rebuilt from when a server starts."""
+        types = tuple(t.name for t in _SCREENED_TYPES)
+        rows = self._reader().fetch_all(
+            "SELECT t.type, t.currency, t.amount, payer.id, payer.kyc_tier, payee.id,"
+            " payee.kind, t.created_at_ns"
+            " FROM payment_transactions t"
+            " JOIN wallets pw ON pw.id = t.payer_wallet"
+            " JOIN parties payer ON payer.id = pw.party_id"
+            " JOIN wallets qw ON qw.id = t.payee_wallet"
+            " JOIN parties payee ON payee.id = qw.party_id"
+            " WHERE t.created_at_ns >= ? AND t.status IN ('completed', 'pending')"
+            f" AND payer.kind = 'customer' AND t.type IN ({', '.join('?' * len(types))})"
+            " ORDER BY t.created_at_ns, t.id LIMIT ?",
+            (since_ns, *types, limit),
+        )
+        return [
+            PaymentFacts(
+                row[0],
+                row[1],
+                int(row[2]),
+                int(row[3]),
+                int(row[4]),
+                int(row[5]),
+                str(row[6]),
+                int(row[7]),
+            )
+            for row in rows
+        ]
+
     def _facts_of(self, transaction: PaymentTransaction) -> PaymentFacts | None:
         rows = {
             int(row[0]): row
