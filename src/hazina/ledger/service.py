@@ -216,8 +216,12 @@ class LedgerService:
     def _commit(self, requests: list[_Request]) -> list[Any]:
         results: list[Any] = []
         with self.store.write() as transaction:
-            group = _Group(transaction, self._clock)
-            group.preload([r.batch for r in requests if r.kind == "transfers"])  # type: ignore[misc]
+            batches: list[Sequence[TransferRequest]] = [
+                r.batch  # type: ignore[misc]
+                for r in requests
+                if r.kind == "transfers"
+            ]
+            group = _Group(transaction, self._clock, batches)
             for index, request in enumerate(requests):
                 if request.kind == "accounts":
                     results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
@@ -276,21 +280,30 @@ class LedgerService:
 class _Group:
     """One database transaction: the requests of a group applied one after another."""
 
-    def __init__(self, transaction: WriteTransaction, clock: Clock) -> None:
+    def __init__(
+        self,
+        transaction: WriteTransaction,
+        clock: Clock,
+        batches: Sequence[Sequence[TransferRequest]] = (),
+    ) -> None:
         self.transaction = transaction
         now_ns = clock.now_ns()
+        # Ids looked up once for the whole group: found ones are in `state`, the others did
+        # not exist when the transaction began (the writer lock keeps it so).
+        self._preloaded_accounts: set[int] = set()
+        self._preloaded_transfers: set[int] = set()
+        for batch in batches:
+            account_ids, transfer_ids = _referenced_ids(batch)
+            self._preloaded_accounts |= account_ids
+            self._preloaded_transfers |= transfer_ids
         self._sequence, last_timestamp, self._previous_hash, due = transaction.open(
-            now_ns, pending_expiry_batch_max
+            now_ns, pending_expiry_batch_max, self._preloaded_transfers
         )
         self.timestamp = max(now_ns, last_timestamp + 1)
         self._timestamp_first = self.timestamp
         self.state = LedgerState()
         self._total = BatchOutcome()
         self._segments: list[Run] = []
-        # Ids looked up once for the whole group: found ones are in `state`, the others did
-        # not exist when the transaction began (the writer lock keeps it so).
-        self._preloaded_accounts: set[int] = set()
-        self._preloaded_transfers: set[int] = set()
         invariant(len(due) <= pending_expiry_batch_max, "expiries come in bounded batches")
         if due:
             accounts = {t.debit_account_id for t in due} | {t.credit_account_id for t in due}
@@ -299,19 +312,10 @@ class _Group:
             self.timestamp += len(due)
             _merge(self._total, expired)
             self._segments.append((EXPIRY, expired.expiries))
-
-    def preload(self, batches: Sequence[Sequence[TransferRequest]]) -> None:
-        """Look up what every transfer batch of the group names in one go (one round trip on
-        PostgreSQL instead of one per request)."""
-        if len(batches) < 2:
-            return
-        for batch in batches:
-            account_ids, transfer_ids = _referenced_ids(batch)
-            self._preloaded_accounts |= account_ids
-            self._preloaded_transfers |= transfer_ids
-        self.transaction.load(
-            self.state, set(self._preloaded_accounts), set(self._preloaded_transfers)
-        )
+        if self._preloaded_transfers:
+            transaction.load(
+                self.state, set(self._preloaded_accounts), set(self._preloaded_transfers)
+            )
 
     def create_accounts(self, batch: Sequence[AccountRequest]) -> list[CreateResult]:
         self.transaction.load(self.state, {_key(r.id) for r in batch}, set())

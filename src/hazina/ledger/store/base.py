@@ -7,7 +7,7 @@ needs into a `LedgerState`, applies the batch with the pure domain, then `persis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -58,10 +58,13 @@ class WriteTransaction(Protocol):
         """The same transaction, for other contexts' tables."""
         ...
 
-    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+    def open(
+        self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
+    ) -> tuple[int, int, bytes, list[Transfer]]:
         """Start the transaction: (sequence, last timestamp, hash) of the newest journal entry,
         locked, and up to `expiry_limit` pending transfers, still pending, whose expiry is at
-        or before the transaction's first timestamp, max(`now_ns`, last timestamp + 1)."""
+        or before the transaction's first timestamp, max(`now_ns`, last timestamp + 1).
+        `transfer_ids` may be looked up at the same time, for a later `load`."""
         ...
 
     def load(

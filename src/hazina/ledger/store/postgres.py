@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from itertools import chain, repeat
@@ -633,6 +633,7 @@ class PostgresWriteTransaction:
         self._pipeline_context = pipeline_context
         self._account_updates: list[tuple[psycopg.Cursor[Any], int]] = []
         self._journal_cursor: psycopg.Cursor[Any] | None = None
+        self._prefetched: tuple[set[int], list[Any]] = (set(), [])
         self.sql = PostgresSession(connection, pipeline)
         # The accounts version as first read in this transaction (after the writer lock), and
         # how many statements of ours wrote accounts since (each moves it by one).
@@ -665,7 +666,9 @@ class PostgresWriteTransaction:
         assert self._accounts_version is not None
         return self._accounts_version
 
-    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+    def open(
+        self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
+    ) -> tuple[int, int, bytes, list[Transfer]]:
         # The writer lock is already queued (in `write()`), so this is the newest entry. The
         # accounts version comes along, and the due expiries right behind it: in pipeline mode
         # BEGIN, the lock and both queries make one round trip.
@@ -685,10 +688,18 @@ class PostgresWriteTransaction:
             " ORDER BY p.expires_at, p.pending_id LIMIT %s",
             (now_ns, expiry_limit),
         )
+        prefetch: psycopg.Cursor[Any] | None = None
+        if transfer_ids:
+            # The group's transfer ids ride along: most are new, and `load` needs to know.
+            prefetch = self._connection.cursor()
+            ids = _Int8Array(_ids(set(transfer_ids)))
+            prefetch.execute(_LOAD_TRANSFERS, (ids, ids))
         row = head.fetchone()
         invariant(row is not None, "the accounts version row exists")
         assert row is not None
         expiries = [_transfer(r) for r in due.fetchall()]
+        if prefetch is not None:
+            self._prefetched = (set(transfer_ids), prefetch.fetchall())
         if self._accounts_version is None:
             self._begin(row[0])
         if row[1] is None:
@@ -702,10 +713,18 @@ class PostgresWriteTransaction:
         missing_transfers = _ids([i for i in transfer_ids if i not in transfers])
         pending_ids: list[int] = []
         if missing_transfers:
-            # Transfers and remembered failures in one round trip; the last column tells which.
-            ids = _Int8Array(missing_transfers)
-            cursor.execute(_LOAD_TRANSFERS, (ids, ids))
-            for row in cursor.fetchall():
+            prefetched_ids, prefetched_rows = self._prefetched
+            if prefetched_ids.issuperset(missing_transfers):
+                # Looked up when the transaction began; nothing but this transaction has
+                # written since (the writer lock), and what it wrote is in `state`.
+                wanted = set(missing_transfers)
+                rows = [row for row in prefetched_rows if row[0] in wanted]
+            else:
+                # Transfers and remembered failures in one round trip; the last column says.
+                ids = _Int8Array(missing_transfers)
+                cursor.execute(_LOAD_TRANSFERS, (ids, ids))
+                rows = cursor.fetchall()
+            for row in rows:
                 if row[13]:
                     state.failed.add(row[0])
                     continue

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -246,7 +246,10 @@ class SqliteWriteTransaction:
         self.committed = False
         self.sql = SqliteSession(connection)
 
-    def open(self, now_ns: int, expiry_limit: int) -> tuple[int, int, bytes, list[Transfer]]:
+    def open(
+        self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
+    ) -> tuple[int, int, bytes, list[Transfer]]:
+        # In process, a look-up costs no round trip: `transfer_ids` wait for `load`.
         sequence, timestamp_last, hash_last = self._head()
         due = self._due_expiries(max(now_ns, timestamp_last + 1), expiry_limit)
         return sequence, timestamp_last, hash_last, due
