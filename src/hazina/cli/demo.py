@@ -1,13 +1,14 @@
 """`hazina demo`: seed a small mobile-money economy through the payments service.
 
-The seed is deterministic in shape (seeded randomness: the same parties, amounts and order);
-ids and times come from the clock. It runs once per database: a database that already has
-demo parties is left alone.
+The economy is the seeded simulator's (`hazina.sim`): customers, agents, merchants, billers
+and partner banks, opening deposits, a few days of everyday payments and some labelled fraud
+and laundering, replayed through the payments service by its driver. The seed is
+deterministic in shape (the same parties, amounts and order); ids and times come from the
+clock. It runs once per database: a database that already has the demo operator is left alone.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -20,12 +21,10 @@ from rich.table import Table
 from hazina.bootstrap import Platform, build_platform, default_database
 from hazina.identity.roles import Role, Scope
 from hazina.identity.totp import totp_code
-from hazina.kernel.money import Money
 from hazina.ledger.audit import verify
-from hazina.payments.domain.chart import PartyKind
-from hazina.payments.domain.limits import KycTier
-from hazina.payments.errors import PaymentError
-from hazina.payments.records import IssuedVoucher
+from hazina.sim.behaviour import mean_events_per_day
+from hazina.sim.driver import drive
+from hazina.sim.generator import Simulation, SimulationConfig
 
 console = Console()
 
@@ -33,6 +32,7 @@ KES = "KES"
 DEMO_ADMIN = "admin"
 DEMO_PASSWORD = "hazina-demo-admin"
 DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+_days_max = 366  # a few customers and many payments: at most a year of simulated history
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,6 @@ class DemoCredentials:
     password: str
     totp_secret: str
     api_key: str | None  # None when the database was seeded before (keys are shown once)
-
-
-def _kes(amount: str) -> int:
-    return Money.of(amount, KES).minor
 
 
 def seed_demo(
@@ -65,84 +61,14 @@ def seed_demo(
         totp_secret=DEMO_TOTP_SECRET,
     )
     key = identity.issue_key("demo", "demo", list(Scope), "demo").plaintext
-    rng = random.Random(seed)
-
-    def party(kind: PartyKind, name: str, **extra: object) -> int:
-        created = payments.register_party(kind, name, [KES], **extra)  # type: ignore[arg-type]
-        return payments.wallet_of(created.id, KES).id
-
-    agents = [party(PartyKind.agent, f"Agent {i:02d}", code=f"AG{i:03d}") for i in range(1, 11)]
-    merchants = [
-        party(
-            PartyKind.merchant,
-            name,
-            code=f"M{i:03d}",
-            details={"merchant_category_code": mcc, "city": "Nairobi"},
-        )
-        for i, (name, mcc) in enumerate(
-            [
-                ("Mama Mboga Grocers", "5411"),
-                ("Kibanda Cafe", "5812"),
-                ("Jua Kali Hardware", "5251"),
-                ("Boda Fuel", "5541"),
-                ("Duka la Dawa", "5912"),
-                ("Shule Books", "5942"),
-            ]
-            * 3,
-            start=1,
-        )
-    ]
-    billers = [
-        party(PartyKind.biller, name, code=code)
-        for name, code in [("Kenya Power", "KPLC"), ("Nairobi Water", "NWSC"), ("Zuku TV", "ZUKU")]
-    ]
-    banks = [
-        party(PartyKind.bank, name, code=code)
-        for name, code in [("Equity", "EQTY"), ("KCB", "KCB")]
-    ]
-    for agent in agents:
-        payments.purchase_float(agent, _kes("2000000"), "opening float")
-    wallets: list[int] = []
-    for i in range(customers):
-        tier = rng.choices(list(KycTier), weights=[10, 40, 45, 5])[0]
-        wallets.append(
-            party(
-                PartyKind.customer,
-                f"Customer {i:05d}",
-                phone=f"+2547{12000000 + i:08d}",
-                kyc_tier=tier,
-            )
-        )
-        try:
-            payments.cash_in(
-                rng.choice(agents), wallets[-1], _kes(str(rng.randint(200, 20_000))), KES
-            )
-            outcomes["cash_in"] += 1
-        except PaymentError as error:
-            outcomes[f"refused:{error.code}"] += 1
-    for _ in range(payments_count):
-        payer = rng.choice(wallets)
-        kind = rng.choices(["p2p", "merchant", "bill", "cash_out", "bank"], [40, 30, 12, 15, 3])[0]
-        amount = _kes(str(rng.choice([50, 100, 150, 200, 350, 500, 1_000, 2_500])))
-        try:
-            if kind == "p2p":
-                phone = f"+2547{12000000 + rng.randrange(customers + 20):08d}"
-                outcome = payments.send_p2p(payer, phone, amount, KES)
-                kind = "voucher" if isinstance(outcome, IssuedVoucher) else kind
-            elif kind == "merchant":
-                payments.pay_merchant(payer, rng.choice(merchants), amount, KES)
-            elif kind == "bill":
-                payments.pay_bill(
-                    payer, rng.choice(billers), f"ACC{rng.randrange(10**6):06d}", amount, KES
-                )
-            elif kind == "cash_out":
-                payments.cash_out(payer, rng.choice(agents), amount, KES)
-            else:
-                held = payments.send_to_bank(payer, rng.choice(banks), "0123456789", amount, KES)
-                payments.settle_bank_transfer(held.id, succeeded=rng.random() < 0.9)
-            outcomes[kind] += 1
-        except PaymentError as error:
-            outcomes[f"refused:{error.code}"] += 1
+    # The simulator's economy, driven through the payments service: as many simulated days
+    # as it takes for about `payments_count` customer transactions, after an opening deposit
+    # per customer. The platform's own clock stamps them (the demo runs live).
+    days = -(-payments_count // max(1, round(customers * mean_events_per_day)))
+    config = SimulationConfig(customers=customers, days=min(max(days, 1), _days_max), seed=seed)
+    simulation = Simulation(config)
+    summary = drive(payments, simulation.days(), simulation.population, KES)
+    outcomes.update(summary.outcomes())
     return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, key), outcomes
 
 

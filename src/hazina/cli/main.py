@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazina.cli import demo, ledger, serve
+from hazina.cli import demo, ledger, serve, simulate
 
 app = typer.Typer(
     name="hazina",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.add_typer(ledger.app, name="ledger")
 app.command(name="demo")(demo.demo)
 app.command(name="serve")(serve.serve)
+app.command(name="simulate")(simulate.simulate)
 app.command(name="totp")(serve.totp)
 
 
