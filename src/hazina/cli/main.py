@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazina.cli import demo, ledger, serve, simulate
+from hazina.cli import demo, ledger, risk, serve, simulate
 
 app = typer.Typer(
     name="hazina",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(risk.app, name="risk")
 app.command(name="demo")(demo.demo)
 app.command(name="serve")(serve.serve)
 app.command(name="simulate")(simulate.simulate)
