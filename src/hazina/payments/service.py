@@ -940,16 +940,22 @@ class PaymentsService:
             for row in rows
         ]
 
-    def _facts_of(self, transaction: PaymentTransaction) -> PaymentFacts | None:
+    def _owners(
+        self, payer_wallet_id: int, payee_wallet_id: int
+    ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
+        """(wallet id, party id, party kind, KYC tier) of each wallet's owner, None if none."""
         rows = {
             int(row[0]): row
             for row in self._reader().fetch_all(
                 "SELECT w.id, p.id, p.kind, p.kyc_tier FROM wallets w"
                 " JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)",
-                (transaction.payer_wallet, transaction.payee_wallet),
+                (payer_wallet_id, payee_wallet_id),
             )
         }
-        payer, payee = rows.get(transaction.payer_wallet), rows.get(transaction.payee_wallet)
+        return rows.get(payer_wallet_id), rows.get(payee_wallet_id)
+
+    def _facts_of(self, transaction: PaymentTransaction) -> PaymentFacts | None:
+        payer, payee = self._owners(transaction.payer_wallet, transaction.payee_wallet)
         if payer is None or payee is None:
             return None
         return PaymentFacts(
@@ -1493,15 +1499,7 @@ class PaymentsService:
         posted; None when there is no risk service or the payment is not screened."""
         if self.risk is None or payment_type not in _SCREENED_TYPES:
             return None
-        rows = {
-            int(row[0]): row
-            for row in self._reader().fetch_all(
-                "SELECT w.id, p.id, p.kind, p.kyc_tier FROM wallets w"
-                " JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)",
-                (payer_wallet_id, payee_wallet_id),
-            )
-        }
-        payer, payee = rows.get(payer_wallet_id), rows.get(payee_wallet_id)
+        payer, payee = self._owners(payer_wallet_id, payee_wallet_id)
         if payer is None or payee is None or payer[2] != PartyKind.customer.value:
             return None  # the unit of work refuses unknown wallets with the right error
         accounts = self._ledger.lookup_accounts([payer_wallet_id])
