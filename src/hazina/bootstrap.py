@@ -11,6 +11,7 @@ from hazina.kernel.limits import risk_history_window_s, risk_warm_up_payments_ma
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.payments.service import PaymentsService
+from hazina.risk.aml.cases import CaseService
 from hazina.risk.service import RiskService
 
 default_database = "var/hazina.sqlite3"
@@ -54,6 +55,7 @@ class Platform:
     payments: PaymentsService
     identity: IdentityService
     risk: RiskService
+    cases: CaseService
 
     def close(self) -> None:
         self.ledger.close()
@@ -75,4 +77,5 @@ def build_platform(
     # Risk features live in memory: rebuild them from the last window of payments.
     since_ns = clock.now_ns() - risk_history_window_s * 1_000_000_000
     risk.warm_up(payments.screened_history(since_ns, risk_warm_up_payments_max))
-    return Platform(clock, ids, ledger, payments, identity, risk)
+    cases = CaseService(ledger, ids)
+    return Platform(clock, ids, ledger, payments, identity, risk, cases)

@@ -154,7 +154,13 @@ def create_app(
     async def _replay(request: Request, error: IdempotentReplayError) -> Response:
         return replayed(error)
 
-    from hazina.api import routes_admin, routes_parties, routes_payments, routes_risk
+    from hazina.api import (
+        routes_admin,
+        routes_cases,
+        routes_parties,
+        routes_payments,
+        routes_risk,
+    )
 
     # Payments first: FastAPI tries the routers in order on every request, and the money
     # routes are the busiest. No two routers share a path, so the order changes nothing else.
@@ -162,6 +168,7 @@ def create_app(
     app.include_router(routes_parties.router, prefix="/v1")
     app.include_router(routes_admin.router, prefix="/v1")
     app.include_router(routes_risk.router, prefix="/v1")
+    app.include_router(routes_cases.router, prefix="/v1")
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> dict[str, str]:
