@@ -18,12 +18,20 @@ class DatasetMissingError(FileNotFoundError):
 
 
 def datasets_root() -> Path:
-    """The datasets folder: `$HAZINA_DATASETS`, else `../shared/datasets` above the project."""
+    """The datasets folder: `$HAZINA_DATASETS`, else `../shared/datasets` beside the project,
+    else the nearest `shared/datasets` above the working directory."""
     configured = os.environ.get(DATASETS_ENVIRONMENT_VARIABLE)
     if configured:
         return Path(configured)
     project_root = Path(__file__).resolve().parents[3]
-    return project_root.parent / "shared" / "datasets"
+    beside = project_root.parent / "shared" / "datasets"
+    if beside.exists():
+        return beside
+    for ancestor in (Path.cwd(), *Path.cwd().parents):  # a checkout placed deeper
+        candidate = ancestor / "shared" / "datasets"
+        if candidate.exists():
+            return candidate
+    return beside
 
 
 def dataset_path(*parts: str) -> Path:
