@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hazina.cli.risk_aml import aml_evaluate
+from hazina.cli.risk_fraud import evaluate_handbook_command, models, promote, train
 
 app = typer.Typer(
     help="Risk control: fraud and AML models and their evaluations.",
@@ -12,3 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command(name="aml-evaluate")(aml_evaluate)
+app.command(name="train")(train)
+app.command(name="evaluate-handbook")(evaluate_handbook_command)
+app.command(name="models")(models)
+app.command(name="promote")(promote)

@@ -123,3 +123,6 @@ simulator_driver_lanes: Final = 16  # payments the driver keeps in flight (group
 simulator_parquet_row_group_max: Final = 1_048_576  # rows per Parquet row group
 simulator_cash_report_amount_min: Final = 10_000_000  # KES 100,000 in cents: reported cash
 risk_warm_up_payments_max: Final = 5_000_000  # past payments a starting server folds into features
+risk_ensemble_members_max: Final = 16  # boosters averaged in one fraud model
+risk_trees_max: Final = 5_000  # boosting rounds per member
+risk_early_stopping_rounds_max: Final = 50  # rounds without a better validation score

@@ -280,9 +280,11 @@ class FeatureEngine:
             for position, key in enumerate(keys):
                 if key is None:
                     continue
-                state = self._parties[position].get(key)
-                if state is None:
-                    continue  # a party never seen paying has no windows to mark
+                parties = self._parties[position]
+                state = parties.get(key)
+                if state is None:  # a label can come before its party's first payment is seen
+                    state = _PartyState(self._label_buckets, self._label_spans)
+                    parties[key] = state
                 state.labels.advance(today)
                 state.labels.add_to_past(payment_day, 1, usual_fraud, fraud)
                 if state.last_labelled_s is None or timestamp_s > state.last_labelled_s:

@@ -1,0 +1,286 @@
+"""The model registry: every trained fraud model, what it was trained on, how it measured.
+
+On disk, one folder:
+
+```
+registry.json          versions in order, and which one is champion and which challenger
+v0001/model.json       the model (features, feature config, parameters) and its boosters
+v0001/member_0.txt ...
+v0001/entry.json       the version's record: metrics, training data, drift profile, time
+```
+
+The champion is the model the payment path uses; a challenger is scored alongside it (shadow)
+until an operator promotes it. The first model registered becomes champion, later ones
+challenger. `registry.json` is replaced atomically (written aside, then renamed), so a reader
+never sees half of it. Asking for a version that is not there is an `UnknownModelVersionError`,
+raised when the version is chosen, never at payment time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from hazina.kernel.invariant import invariant
+from hazina.kernel.limits import risk_registry_versions_max
+from hazina.risk.drift import DriftProfile
+from hazina.risk.model import FraudModel
+
+registry_format_version = 1
+
+
+class RegistryError(ValueError):
+    """A registry folder that cannot be read or changed as asked."""
+
+
+class UnknownModelVersionError(RegistryError, LookupError):
+    """No model of that version in the registry."""
+
+    code = "model_version_unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingData:
+    """What a model was trained on: enough to find the same data again and tell it apart."""
+
+    description: str
+    path: str
+    fingerprint: str  # SHA-256 of the dataset file
+    payments: int
+    frauds: int
+    train_from_s: int
+    train_until_s: int
+    test_from_s: int
+    test_until_s: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "description": self.description,
+            "path": self.path,
+            "fingerprint": self.fingerprint,
+            "payments": self.payments,
+            "frauds": self.frauds,
+            "train_from_s": self.train_from_s,
+            "train_until_s": self.train_until_s,
+            "test_from_s": self.test_from_s,
+            "test_until_s": self.test_until_s,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainingData:
+        return cls(
+            description=str(data["description"]),
+            path=str(data["path"]),
+            fingerprint=str(data["fingerprint"]),
+            payments=int(data["payments"]),
+            frauds=int(data["frauds"]),
+            train_from_s=int(data["train_from_s"]),
+            train_until_s=int(data["train_until_s"]),
+            test_from_s=int(data["test_from_s"]),
+            test_until_s=int(data["test_until_s"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    version: str
+    created_at: str  # ISO 8601 with offset
+    metrics: dict[str, float | int]
+    feature_names: tuple[str, ...]
+    data: TrainingData
+    role: str  # champion, challenger or retired
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "created_at": self.created_at,
+            "metrics": self.metrics,
+            "feature_names": list(self.feature_names),
+            "data": self.data.to_json(),
+            "role": self.role,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], role: str) -> ModelVersion:
+        return cls(
+            version=str(data["version"]),
+            created_at=str(data["created_at"]),
+            metrics=dict(data["metrics"]),
+            feature_names=tuple(data["feature_names"]),
+            data=TrainingData.from_json(data["data"]),
+            role=role,
+        )
+
+
+class VersionedScorer:
+    """A registered model as the payment path's scorer: a version, its features, and
+    `score(values) -> (probability, contributions)`."""
+
+    def __init__(self, version: str, model: FraudModel) -> None:
+        self._version = version
+        self.model = model
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    @property
+    def feature_names(self) -> Sequence[str]:
+        return self.model.feature_names
+
+    def score(self, values: Sequence[float]) -> tuple[float, Sequence[float]]:
+        probability, contributions = self.model.score_with_contributions(values)
+        return probability, contributions.tolist()
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _index(self) -> dict[str, Any]:
+        path = self.root / "registry.json"
+        if not path.exists():
+            return {
+                "format_version": registry_format_version,
+                "versions": [],
+                "champion": None,
+                "challenger": None,
+            }
+        try:
+            index: dict[str, Any] = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            raise RegistryError(f"{path} is not valid JSON: {error}") from error
+        if index.get("format_version") != registry_format_version:
+            raise RegistryError(f"{path}: registry format {index.get('format_version')}")
+        return index
+
+    def _role(self, index: dict[str, Any], version: str) -> str:
+        if index["champion"] == version:
+            return "champion"
+        if index["challenger"] == version:
+            return "challenger"
+        return "retired"
+
+    def versions(self) -> tuple[ModelVersion, ...]:
+        index = self._index()
+        return tuple(self._entry(index, version) for version in index["versions"])
+
+    def _entry(self, index: dict[str, Any], version: str) -> ModelVersion:
+        path = self.root / version / "entry.json"
+        return ModelVersion.from_json(json.loads(path.read_text()), self._role(index, version))
+
+    def get(self, version: str) -> ModelVersion:
+        index = self._index()
+        if version not in index["versions"]:
+            known = ", ".join(index["versions"]) or "none"
+            raise UnknownModelVersionError(f"no model version {version!r} (registered: {known})")
+        return self._entry(index, version)
+
+    def champion(self) -> ModelVersion | None:
+        index = self._index()
+        return None if index["champion"] is None else self._entry(index, index["champion"])
+
+    def challenger(self) -> ModelVersion | None:
+        index = self._index()
+        return None if index["challenger"] is None else self._entry(index, index["challenger"])
+
+    def load(self, version: str) -> FraudModel:
+        self.get(version)
+        return FraudModel.load(self.root / version)
+
+    def scorer(self, version: str | None = None) -> VersionedScorer:
+        """The champion (or `version`) ready for the payment path."""
+        chosen = version
+        if chosen is None:
+            champion = self.champion()
+            if champion is None:
+                raise UnknownModelVersionError(f"the registry at {self.root} has no champion")
+            chosen = champion.version
+        return VersionedScorer(chosen, self.load(chosen))
+
+    def drift_profile(self, version: str) -> DriftProfile:
+        self.get(version)
+        return DriftProfile.from_json(json.loads((self.root / version / "drift.json").read_text()))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def register(
+        self,
+        model: FraudModel,
+        *,
+        metrics: dict[str, float | int],
+        data: TrainingData,
+        drift: DriftProfile,
+        created_at: datetime,
+    ) -> ModelVersion:
+        """Store a new version: champion when there is none yet, else challenger."""
+        invariant(created_at.tzinfo is not None, "registry times carry their UTC offset")
+        index = self._index()
+        invariant(len(index["versions"]) < risk_registry_versions_max, "registry is full")
+        number = len(index["versions"]) + 1
+        version = f"v{number:04d}"
+        folder = self.root / version
+        if folder.exists():
+            raise RegistryError(f"{folder} exists but is not in the registry index")
+        model.save(folder)
+        entry = ModelVersion(
+            version=version,
+            created_at=created_at.isoformat(),
+            metrics=dict(metrics),
+            feature_names=model.feature_names,
+            data=data,
+            role="",
+        )
+        (folder / "entry.json").write_text(json.dumps(entry.to_json(), indent=2) + "\n")
+        (folder / "drift.json").write_text(json.dumps(drift.to_json()) + "\n")
+        index["versions"].append(version)
+        if index["champion"] is None:
+            index["champion"] = version
+        else:
+            index["challenger"] = version
+        self._write_index(index)
+        return self.get(version)
+
+    def promote(self, version: str) -> ModelVersion:
+        """Make `version` the champion; the old champion retires."""
+        index = self._index()
+        self.get(version)
+        if index["challenger"] == version:
+            index["challenger"] = None
+        index["champion"] = version
+        self._write_index(index)
+        return self.get(version)
+
+    def set_challenger(self, version: str | None) -> None:
+        index = self._index()
+        if version is not None:
+            self.get(version)
+            invariant(index["champion"] != version, "the champion cannot challenge itself")
+        index["challenger"] = version
+        self._write_index(index)
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "registry.json"
+        aside = self.root / "registry.json.writing"
+        aside.write_text(json.dumps(index, indent=2) + "\n")
+        os.replace(aside, path)
+
+
+def compare_on(
+    champion: FraudModel, challenger: FraudModel, matrix: npt.NDArray[np.floating]
+) -> npt.NDArray[np.float64]:
+    """Both models' scores on the same payments (rows: champion, challenger), for shadow
+    comparison before a promotion."""
+    invariant(champion.feature_names == challenger.feature_names, "the same features")
+    return np.vstack([champion.score_batch(matrix), challenger.score_batch(matrix)])
