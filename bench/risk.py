@@ -99,7 +99,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small synthetic run, for tests")
     parser.add_argument("--dataset", type=Path, default=None, help="handbook Parquet file")
-    parser.add_argument("--members", type=int, default=5, help="boosters in the model")
+    parser.add_argument("--members", type=int, default=1, help="boosters in the model")
     parser.add_argument("--threads", type=int, default=2, help="LightGBM training threads")
     arguments = parser.parse_args()
 

@@ -59,7 +59,7 @@ def train(
     model_out: Annotated[
         Path, typer.Option("--model-out", help="Model registry folder (created if needed)")
     ],
-    members: Annotated[int, typer.Option(help="Boosters averaged in the model")] = 5,
+    members: Annotated[int, typer.Option(help="Boosters averaged in the model")] = 1,
     trees: Annotated[int, typer.Option(help="Boosting rounds per booster, at most")] = 500,
     threads: Annotated[int, typer.Option(help="LightGBM threads")] = 2,
     label_delay_days: Annotated[
@@ -140,7 +140,7 @@ def evaluate_handbook_command(
             help="Training days ending where the handbook's 7 end; 7 is the published protocol"
         ),
     ] = handbook_train_days,
-    members: Annotated[int, typer.Option(help="Boosters averaged in the model")] = 5,
+    members: Annotated[int, typer.Option(help="Boosters averaged in the model")] = 1,
     threads: Annotated[int, typer.Option(help="LightGBM threads")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the first booster")] = 0,
 ) -> None:

@@ -13,11 +13,20 @@ length. Every window count and mean includes the payment being scored, as the ha
 
 Nothing here reads a clock: time is the event's timestamp. Time never goes backwards: an
 event older than the newest one seen is counted as happening at the newest time (its calendar
-features still use its own time). Fraud labels arrive through `record_label` with the time
-they became known; a label takes effect only once an event at or after that time is seen, and
-the delayed risk windows count only payments made in whole days that ended at least
-`label_delay_s` before the event, so a label known after a payment can never change that
-payment's features.
+features still use its own time).
+
+Labels arrive through `record_label(payment, is_fraud, known_at_s)`, fraud or genuine. A label
+takes effect only once an event at or after `known_at_s` is seen, so a label known after a
+payment can never change that payment's features. The delayed risk of a counterparty, agent or
+device ("terminal risk" in the handbook) is frauds over labelled payments made on the days
+`today - delay - n .. today - delay` ("1d", "7d", "30d" for n = 1, 7, 30), so with labels
+known a delay after each payment it reaches back exactly to `now - delay`, as the handbook's
+windows do. Risk counts labelled payments only: a deployment records a genuine label for every
+payment that matured without a fraud report (as the handbook assumes), or the ratio becomes
+frauds over reviewed payments. A fraud "at a usual amount" (not more than `unusual_z_score`
+deviations above the customer's usual spending, judged when the label arrives) points at the
+counterparty (a skimmed terminal) rather than at a stolen card; such frauds get their own
+features.
 
 Memory per key is fixed (the rings, plus at most `risk_counterparties_per_customer_max`
 remembered parties per role for a customer and `risk_customers_per_device_max` customers per
