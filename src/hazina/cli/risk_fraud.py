@@ -53,7 +53,7 @@ def train(
         Path,
         typer.Option(
             "--dataset",
-            help="Handbook card transactions (Parquet), Hazina events or PaySim (Parquet/CSV)",
+            help="Handbook card data, Hazina events, simulator transactions.parquet or PaySim",
         ),
     ],
     model_out: Annotated[

@@ -168,9 +168,12 @@ def load_payments(path: Path) -> LabelledPayments:
         return _events(table, path, fingerprint)
     if {"step", "amount", "nameOrig", "oldbalanceOrg", "nameDest", "isFraud"} <= columns:
         return _paysim(table, path, fingerprint)
+    if {"timestamp", "amount_minor", "source_id", "source_kind", "label_is_fraud"} <= columns:
+        return _simulator(table, path, fingerprint)
     raise DatasetFormatError(
         f"{path}: columns {sorted(columns)} match no known layout (handbook card transactions,"
-        " Hazina events with timestamp_s/customer/amount_minor/is_fraud, or PaySim)"
+        " Hazina events with timestamp_s/customer/amount_minor/is_fraud, the simulator's"
+        " transactions.parquet, or PaySim)"
     )
 
 
@@ -273,6 +276,37 @@ def _paysim(table: pa.Table, path: Path, fingerprint: str) -> LabelledPayments:
         description=f"PaySim mobile money {path.name}",
         fingerprint=fingerprint,
     )
+
+
+def _simulator(table: pa.Table, path: Path, fingerprint: str) -> LabelledPayments:
+    """`hazina simulate --to-parquet`: the payments customers send (the ones screened), with
+    the payee as counterparty, the cash agent and the phone; only `label_is_fraud` is read."""
+    sent = pc.equal(pc.cast(table.column("source_kind"), pa.string()), "customer")
+    table = table.filter(sent)
+    stamps = table.column("timestamp").cast(pa.timestamp("ns", tz="UTC")).cast(pa.int64())
+    timestamps = np.asarray(stamps.to_numpy(), dtype=np.int64) // 1_000_000_000
+    order = np.argsort(timestamps, kind="stable")
+    is_fraud = np.asarray(table.column("label_is_fraud").to_numpy(zero_copy_only=False))
+    return LabelledPayments(
+        transaction_ids=_integers(table, "transaction_id")[order],
+        timestamps_s=timestamps[order],
+        customers=_required(table, "source_id")[order],
+        amounts_minor=_integers(table, "amount_minor")[order],
+        is_fraud=is_fraud.astype(np.int8)[order],
+        counterparties=_take(_nullable(table, "destination_id"), order),
+        agents=_take(_nullable(table, "agent_id"), order),
+        devices=_take(_nullable(table, "device_id"), order),
+        balances_before_minor=None,
+        description=f"hazina simulator {path.parent.name}/{path.name}",
+        fingerprint=fingerprint,
+    )
+
+
+def _nullable(table: pa.Table, name: str) -> Column | None:
+    """An integer party column with nulls (no agent on a P2P payment) as Python objects."""
+    if name not in table.column_names:
+        return None
+    return np.asarray(table.column(name).to_pylist(), dtype=object)
 
 
 def write_events(payments: LabelledPayments, path: Path) -> None:

@@ -76,3 +76,32 @@ def test_unknown_layout_is_refused(tmp_path: Path) -> None:
     path.write_text("a,b\n1,2\n")
     with pytest.raises(DatasetFormatError, match="match no known layout"):
         load_payments(path)
+
+
+def test_simulator_layout_keeps_what_customers_send(tmp_path: Path) -> None:
+    path = tmp_path / "transactions.parquet"
+    nanoseconds = np.array([3, 1, 2], dtype=np.int64) * 1_000_000_000 + 1_767_571_200 * 10**9
+    pq.write_table(
+        pa.table(
+            {
+                "transaction_id": [0, 1, 2],
+                "timestamp": pa.array(nanoseconds, pa.timestamp("ns", tz="UTC")),
+                "amount_minor": [100, 200, 300],
+                "source_id": [7, 8, 9],
+                "source_kind": pa.array(["customer", "agent", "customer"]).dictionary_encode(),
+                "destination_id": [10, 7, 11],
+                "agent_id": pa.array([None, 8, 12], pa.int64()),
+                "device_id": pa.array([70, None, 90], pa.int64()),
+                "label_is_fraud": [False, False, True],
+                "label_fraud_scenario": ["", "", "account_takeover"],
+            }
+        ),
+        path,
+    )
+    payments = load_payments(path)
+    assert payments.customers.tolist() == [9, 7]  # the agent's cash-in is not screened
+    assert payments.timestamps_s.tolist() == [1_767_571_202, 1_767_571_203]
+    assert payments.is_fraud.tolist() == [1, 0]
+    assert payments.agents is not None
+    assert payments.agents.tolist() == [12, None]
+    assert payments.feature_config().roles == (Role.counterparty, Role.agent, Role.device)
