@@ -31,8 +31,11 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
+# pytest-cov asks for coverage[toml]; pip 23 (Python 3.11's bundled pip) in --require-hashes
+# mode only accepts that extra when the lock pins it by the same name, so the lock says so.
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	sed -i 's/^coverage==/coverage[toml]==/' requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
