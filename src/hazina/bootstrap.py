@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from hazina.identity.service import IdentityService
 from hazina.kernel.clock import Clock, SystemClock
@@ -12,9 +13,12 @@ from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.payments.service import PaymentsService
 from hazina.risk.aml.cases import CaseService
+from hazina.risk.registry import ModelRegistry, RegistryError
+from hazina.risk.rules import RuleError
 from hazina.risk.service import RiskService
 
 default_database = "var/hazina.sqlite3"
+default_model_registry = "var/models"  # where `hazina serve` looks for the champion model
 
 
 def is_postgres_dsn(database: str) -> bool:
@@ -56,26 +60,62 @@ class Platform:
     identity: IdentityService
     risk: RiskService
     cases: CaseService
+    models: ModelRegistry | None = None  # the registry the champion came from, if any
 
     def close(self) -> None:
         self.ledger.close()
+
+
+class ModelLoadError(RegistryError):
+    """The registry's champion cannot serve: unreadable, or its features do not fit the
+    platform (a saved rule uses a feature the champion's feature set lacks)."""
+
+    code = "model_unusable"
 
 
 def build_platform(
     database: str = default_database,
     clock: Clock | None = None,
     currencies: tuple[str, ...] = ("KES",),
+    model_registry: str | Path | None = None,
 ) -> Platform:
+    """Every service over `database`. With `model_registry`, the registry's champion scores
+    payments, and the feature engine computes the champion's features (its feature config);
+    a registry without a champion leaves screening to the rules. A champion that cannot be
+    loaded is a `ModelLoadError` here, at start, never at payment time."""
     clock = clock or SystemClock()
     ids = IdSource(clock)
+    models = None if model_registry is None else ModelRegistry(Path(model_registry))
+    scorer = None
+    if models is not None and models.champion() is not None:
+        try:
+            scorer = models.scorer()
+        except RegistryError as error:
+            raise ModelLoadError(f"the champion model cannot be used: {error}") from error
     ledger = build_ledger(database, clock)
-    risk = RiskService(ledger, clock, ids)
+    try:
+        risk = RiskService(
+            ledger,
+            clock,
+            ids,
+            scorer=scorer,
+            feature_config=None if scorer is None else scorer.model.config,
+        )
+    except RuleError as error:
+        ledger.close()
+        raise ModelLoadError(
+            f"model {scorer.version if scorer else '-'} does not fit this platform: {error}"
+        ) from error
     payments = PaymentsService(ledger, clock, ids, risk=risk)
     for currency_code in currencies:
         payments.setup_currency(currency_code)
     identity = IdentityService(ledger, clock, ids)
-    # Risk features live in memory: rebuild them from the last window of payments.
+    # Risk features live in memory: rebuild them from the last window of payments and the
+    # labels kept for them.
     since_ns = clock.now_ns() - risk_history_window_s * 1_000_000_000
-    risk.warm_up(payments.screened_history(since_ns, risk_warm_up_payments_max))
+    risk.warm_up(
+        payments.screened_history(since_ns, risk_warm_up_payments_max),
+        risk.stored_labels(since_ns, risk_warm_up_payments_max),
+    )
     cases = CaseService(ledger, ids)
-    return Platform(clock, ids, ledger, payments, identity, risk, cases)
+    return Platform(clock, ids, ledger, payments, identity, risk, cases, models)

@@ -1,10 +1,12 @@
-"""Risk control: the rule set, the decisions made in the payment path, and held payments."""
+"""Risk control: the rule set, the decisions made in the payment path, held payments, and the
+fraud models with their drift."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hazina.api.app import Caller, parse_id
@@ -13,6 +15,10 @@ from hazina.api.problems import ProblemError
 from hazina.api.schemas import TransactionOut, rfc3339, transaction_out
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
+from hazina.kernel.limits import risk_drift_days_max, risk_warm_up_payments_max
+from hazina.risk.drift import moderate_shift_psi, significant_shift_psi
+from hazina.risk.live_drift import NoRecentPaymentsError, drift_window_ns, model_drift
+from hazina.risk.registry import ModelRegistry, ModelUnreadableError, UnknownModelVersionError
 from hazina.risk.rules import RuleError
 from hazina.risk.service import RuleSet
 
@@ -48,7 +54,7 @@ class RuleHitOut(BaseModel):
 
 class ReasonOut(BaseModel):
     feature: str
-    value: float
+    value: float | None = Field(description="null: the feature was missing for this payment.")
     contribution: float
 
 
@@ -147,6 +153,17 @@ def decisions(
     return page_from([_decision_out(row) for row in rows], page.limit, lambda d: d.id)
 
 
+def _reason_out(reason: dict[str, Any]) -> ReasonOut:
+    """A stored reason; a missing feature's NaN (which JSON cannot carry) becomes null."""
+    value = reason["value"]
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    return ReasonOut(
+        feature=reason["feature"],
+        value=None if missing else value,
+        contribution=reason["contribution"],
+    )
+
+
 def _decision_out(row: dict[str, Any]) -> DecisionOut:
     return DecisionOut(
         id=prefixed("rsk", row["id"]),
@@ -159,7 +176,7 @@ def _decision_out(row: dict[str, Any]) -> DecisionOut:
         amount_minor=row["amount"],
         action=row["action"],
         score=row["score"],
-        reasons=[ReasonOut(**reason) for reason in row["reasons"]],
+        reasons=[_reason_out(reason) for reason in row["reasons"]],
         rule_hits=[RuleHitOut(**hit) for hit in row["rule_hits"]],
         model_version=row["model_version"],
         rules_version=row["rules_version"],
@@ -185,3 +202,103 @@ def review_held_payment(transaction_id: str, body: HoldReview, context: Caller) 
         fraud=body.fraud,
     )
     return transaction_out(record)
+
+
+class ModelOut(BaseModel):
+    version: str
+    role: Literal["champion", "challenger", "retired"]
+    in_use: bool = Field(description="This server scores payments with it.")
+    created_at: str
+    metrics: dict[str, float | int]
+    features: int
+    training_data: dict[str, Any]
+
+
+class FeatureDriftOut(BaseModel):
+    feature: str
+    psi: float
+    level: Literal["stable", "moderate", "significant"]
+
+
+class DriftOut(BaseModel):
+    version: str
+    days: int
+    payments: int = Field(description="Recent screened payments compared.")
+    since: str
+    thresholds: dict[str, float] = Field(
+        description="PSI below `moderate` is stable, below `significant` moderate."
+    )
+    score_psi: float
+    score_level: Literal["stable", "moderate", "significant"]
+    features: list[FeatureDriftOut] = Field(description="Every feature, most shifted first.")
+
+
+def _registry(context: Caller) -> ModelRegistry:
+    registry = context.platform.models
+    if registry is None:
+        raise ProblemError(
+            404, "model_registry_missing", "Not found", "this server was started without models"
+        )
+    return registry
+
+
+@router.get("/risk/models", response_model=list[ModelOut])
+def list_models(context: Caller) -> list[ModelOut]:
+    """The registered fraud models, oldest first, with their roles and test metrics."""
+    context.require(Scope.risk_read)
+    registry = _registry(context)
+    in_use = context.platform.risk.model_version
+    return [
+        ModelOut(
+            version=entry.version,
+            role=entry.role,  # type: ignore[arg-type]
+            in_use=entry.version == in_use,
+            created_at=entry.created_at,
+            metrics=entry.metrics,
+            features=len(entry.feature_names),
+            training_data=entry.data.to_json(),
+        )
+        for entry in registry.versions()
+    ]
+
+
+@router.get("/risk/models/{version}/drift", response_model=DriftOut)
+def model_drift_report(
+    version: Annotated[str, Path(pattern=r"^(v[0-9]{4,}|champion)$")],
+    context: Caller,
+    days: Annotated[int, Query(ge=1, le=risk_drift_days_max)] = 7,
+) -> DriftOut:
+    """Population stability index of every feature and of the score: the model's training
+    data against the screened payments of the last `days` (replayed through the model's
+    features). `champion` names the current champion."""
+    context.require(Scope.risk_read)
+    registry = _registry(context)
+    platform = context.platform
+    replay_from_ns, since_ns = drift_window_ns(platform.clock.now_ns(), days)
+    try:
+        result = model_drift(
+            registry,
+            None if version == "champion" else version,
+            platform.payments.screened_history(replay_from_ns, risk_warm_up_payments_max),
+            platform.risk.stored_labels(replay_from_ns, risk_warm_up_payments_max),
+            since_ns,
+        )
+    except UnknownModelVersionError as error:
+        raise ProblemError(404, error.code, "Not found", str(error)) from None
+    except ModelUnreadableError as error:
+        raise ProblemError(409, error.code, "Model unreadable", str(error)) from None
+    except NoRecentPaymentsError as error:
+        raise ProblemError(422, error.code, "Nothing to compare", str(error)) from None
+    return DriftOut(
+        version=result.version,
+        days=days,
+        payments=result.payments,
+        since=rfc3339(since_ns),
+        thresholds={"moderate": moderate_shift_psi, "significant": significant_shift_psi},
+        score_psi=result.report.score_psi,
+        score_level=result.score_level.value,
+        features=[
+            FeatureDriftOut(feature=name, psi=psi, level=level.value)
+            for name, psi, level in result.features_by_shift()
+        ],
+    )

@@ -1,9 +1,17 @@
-"""`hazina serve`: run the API (and, later, the console) over a database, seeding a demo first."""
+"""`hazina serve`: run the API (and, later, the console) over a database, seeding a demo first.
+
+Beside the API, background threads keep the platform's housekeeping going: timed-out holds
+and vouchers every `housekeeping_interval_s`; matured payments labelled genuine every
+`risk_labelling_interval_s`; the AML scenarios over the recent payments every
+`aml_scan_interval_s` (both also right after start).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,22 +19,67 @@ import uvicorn
 from rich.console import Console
 
 from hazina.api.app import create_app
-from hazina.bootstrap import Platform, build_platform, default_database
-from hazina.cli.demo import print_credentials, seed_demo
+from hazina.bootstrap import (
+    ModelLoadError,
+    Platform,
+    build_platform,
+    default_database,
+    default_model_registry,
+)
+from hazina.cli.demo import ensure_demo_model, print_credentials, seed_demo
 from hazina.identity.totp import totp_code
-from hazina.kernel.limits import housekeeping_interval_s
+from hazina.kernel.limits import (
+    aml_scan_interval_s,
+    housekeeping_interval_s,
+    risk_labelling_interval_s,
+)
+from hazina.risk.aml.monitoring import scan_payments
+from hazina.risk.registry import RegistryError
 
 console = Console()
 
 
-def _housekeeping(platform: Platform, stop: threading.Event) -> None:
-    """Void timed-out bank transfers and refund expired vouchers, every few seconds."""
-    while not stop.wait(housekeeping_interval_s):
-        try:
-            platform.payments.fail_expired_bank_transfers()
-            platform.payments.refund_expired_vouchers()
-        except Exception:
-            console.print_exception()
+def _housekeeping(platform: Platform) -> None:
+    """Void timed-out bank transfers and refund expired vouchers."""
+    platform.payments.fail_expired_bank_transfers()
+    platform.payments.refund_expired_vouchers()
+
+
+def label_matured(platform: Platform) -> None:
+    """Label genuine the screened payments that passed the label delay unreported."""
+    report = platform.risk.label_matured(platform.payments)
+    if report.labelled:
+        console.print(f"risk: {report.labelled} matured payments labelled genuine")
+
+
+def aml_scan(platform: Platform, currencies: tuple[str, ...]) -> None:
+    """Run the AML scenarios over the recent payments of each currency; open cases."""
+    for currency_code in currencies:
+        report = scan_payments(
+            platform.payments, platform.cases, currency_code, platform.clock.now_ns()
+        )
+        if report.cases:
+            console.print(
+                f"aml: {len(report.cases)} cases opened or updated from {report.alerts} alerts "
+                f"over {report.transactions} {currency_code} payments"
+            )
+
+
+def _every(
+    interval_s: int, job: Callable[[], None], stop: threading.Event, *, at_start: bool
+) -> None:
+    """Run `job` every `interval_s` until `stop`; an error is printed, never fatal."""
+    if at_start and not stop.is_set():
+        _run_logged(job)
+    while not stop.wait(interval_s):
+        _run_logged(job)
+
+
+def _run_logged(job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:
+        console.print_exception()
 
 
 def serve(
@@ -37,9 +90,45 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     demo: Annotated[bool, typer.Option(help="Seed the demo economy on first start")] = True,
     customers: Annotated[int, typer.Option(help="Demo customers to seed")] = 2_000,
+    model_registry: Annotated[
+        Path,
+        typer.Option(
+            "--model-registry",
+            envvar="HAZINA_MODEL_REGISTRY",
+            help="Fraud model registry whose champion scores payments (with --demo, one is "
+            "trained there if it has no champion)",
+        ),
+    ] = Path(default_model_registry),
+    model: Annotated[
+        bool, typer.Option("--model/--no-model", help="Score payments with the champion model")
+    ] = True,
 ) -> None:
     """Start the HTTP API on http://HOST:PORT (docs at /docs, spec at /openapi.json)."""
-    platform = build_platform(database)
+    if model and demo:
+        started = time.perf_counter()
+        try:
+            trained = ensure_demo_model(model_registry)
+        except RegistryError as error:
+            console.print(f"[red]Model registry {model_registry}: {error}[/]")
+            raise typer.Exit(code=1) from error
+        if trained is not None:
+            console.print(
+                f"Trained the demo fraud model {trained.version} on simulated payments in "
+                f"{time.perf_counter() - started:.1f} s (ROC AUC "
+                f"{float(trained.metrics.get('roc_auc', float('nan'))):.3f}) into {model_registry}"
+            )
+    currencies = ("KES",)
+    try:
+        platform = build_platform(
+            database, currencies=currencies, model_registry=model_registry if model else None
+        )
+    except (ModelLoadError, RegistryError) as error:
+        console.print(f"[red]{error}[/]")
+        console.print(
+            "Promote a working version (`hazina risk models/promote --registry ...`), or start "
+            "with --no-model."
+        )
+        raise typer.Exit(code=1) from error
     stop = threading.Event()
     try:
         if demo:
@@ -51,10 +140,26 @@ def serve(
                     f"in {time.perf_counter() - started:.1f} s"
                 )
             print_credentials(platform, credentials)
+        in_use = platform.risk.model_version
+        console.print(
+            f"Fraud model: {in_use} from {model_registry}"
+            if in_use is not None
+            else "Fraud model: none in use (rules only)"
+        )
         console.print(f"API:     http://{host}:{port}/v1   docs: http://{host}:{port}/docs")
         console.print(f"Spec:    http://{host}:{port}/openapi.json")
-        worker = threading.Thread(target=_housekeeping, args=(platform, stop), daemon=True)
-        worker.start()
+        workers = [
+            (housekeeping_interval_s, lambda: _housekeeping(platform), False),
+            (risk_labelling_interval_s, lambda: label_matured(platform), True),
+            (aml_scan_interval_s, lambda: aml_scan(platform, currencies), True),
+        ]
+        for interval_s, job, at_start in workers:
+            threading.Thread(
+                target=_every,
+                args=(interval_s, job, stop),
+                kwargs={"at_start": at_start},
+                daemon=True,
+            ).start()
         uvicorn.run(create_app(platform), host=host, port=port, log_level="warning")
     finally:
         stop.set()

@@ -87,6 +87,11 @@ risk_top_reasons_max: Final = 5  # feature contributions stored with a decision
 risk_registry_versions_max: Final = 1_024  # model versions one registry holds
 risk_drift_bins_max: Final = 10  # quantile bins of the population stability index
 risk_scoring_p99_ms: Final = 5  # the payment path's budget for scoring one payment
+risk_labelling_interval_s: Final = 3_600  # how often the server labels matured payments genuine
+risk_labelling_batch_max: Final = 1_000  # payments one labelling unit of work labels
+risk_labelling_batches_max: Final = 10_000  # units one labelling run may take
+risk_drift_days_max: Final = 30  # recent days a drift report compares (the feature window)
+risk_model_check_timeout_s: Final = 120  # loading a model apart to check it
 
 # Risk: AML monitoring over the transaction graph, and its cases.
 aml_graph_transactions_max: Final = 50_000_000  # one graph's transactions (numpy columns in memory)
@@ -100,6 +105,9 @@ aml_case_notes_max: Final = 1_000  # notes on one case
 aml_case_evidence_transactions_max: Final = 2_000  # evidence transactions stored with one case
 aml_case_page_max: Final = 100  # cases per page of a case list
 aml_report_transactions_max: Final = 1_000  # transactions in one goAML report
+aml_scan_interval_s: Final = 3_600  # how often the server runs the scenarios over its payments
+aml_scan_window_s: Final = 190 * 86_400  # payments one scan reads: dormancy needs 180 quiet days
+aml_scan_transactions_max: Final = 5_000_000  # payments one scan reads, the newest kept
 
 # Risk: operator rules and decisions in the payment path.
 risk_rules_per_set_max: Final = 500  # rules in one rule set

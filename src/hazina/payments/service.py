@@ -22,8 +22,10 @@ from hazina.kernel.clock import Clock
 from hazina.kernel.ids import IdSource
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
+    aml_scan_transactions_max,
     bank_transfer_timeout_s,
     risk_hold_lifetime_s,
+    risk_labelling_batch_max,
     statement_page_max,
     voucher_lifetime_s,
 )
@@ -97,7 +99,13 @@ from hazina.payments.records import (
 )
 from hazina.payments.schema import SCHEMA
 from hazina.risk.rules import Action
-from hazina.risk.service import PaymentFacts, RiskService, Screening, StepUpError
+from hazina.risk.service import (
+    PaymentFacts,
+    RiskService,
+    ScreenedPayment,
+    Screening,
+    StepUpError,
+)
 
 _seconds_ns = 1_000_000_000
 
@@ -132,6 +140,19 @@ _SCREENED_TYPES = frozenset(
         PaymentType.bank_transfer_out,
     }
 )
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoredTransfer:
+    """One payment as AML monitoring sees it: wallets, their owners' kinds, amount, time."""
+
+    transaction_id: int
+    payer_wallet: int
+    payee_wallet: int
+    payer_kind: str
+    payee_kind: str
+    amount: int  # minor units
+    at_ns: int
 
 
 def _screened_request_hash(
@@ -900,6 +921,18 @@ class PaymentsService:
                     "reviewed_by": reviewed_by,
                 },
             )
+            if self.risk is not None:  # the verdict is the payment's label, kept with it
+                facts = self._facts_of(transaction, unit.sql)
+                if facts is not None:
+                    self.risk.save_label(
+                        unit.sql,
+                        transaction.id,
+                        facts,
+                        is_fraud=fraud,
+                        source="review",
+                        labelled_by=reviewed_by,
+                        known_at_ns=unit.now_ns,
+                    )
             return _transaction_in(unit.sql, transaction.id)
 
         reviewed = self._ledger.run(work)
@@ -940,13 +973,86 @@ class PaymentsService:
             for row in rows
         ]
 
+    def screened_after(
+        self, after: tuple[int, int], until_ns: int, limit: int
+    ) -> list[ScreenedPayment]:
+        """Customers' screened payments made after `after` (time, id) and up to `until_ns`,
+        in that order, whatever their status: what the labelling step walks through."""
+        invariant(0 < limit <= risk_labelling_batch_max, "a labelling batch is bounded")
+        types = tuple(t.name for t in _SCREENED_TYPES)
+        rows = self._reader().fetch_all(
+            "SELECT t.id, t.status, t.type, t.currency, t.amount, payer.id, payer.kyc_tier,"
+            " payee.id, payee.kind, t.created_at_ns"
+            " FROM payment_transactions t"
+            " JOIN wallets pw ON pw.id = t.payer_wallet"
+            " JOIN parties payer ON payer.id = pw.party_id"
+            " JOIN wallets qw ON qw.id = t.payee_wallet"
+            " JOIN parties payee ON payee.id = qw.party_id"
+            " WHERE (t.created_at_ns > ? OR (t.created_at_ns = ? AND t.id > ?))"
+            " AND t.created_at_ns <= ?"
+            f" AND payer.kind = 'customer' AND t.type IN ({', '.join('?' * len(types))})"
+            " ORDER BY t.created_at_ns, t.id LIMIT ?",
+            (after[0], after[0], after[1], until_ns, *types, limit),
+        )
+        return [
+            ScreenedPayment(
+                int(row[0]),
+                str(row[1]),
+                PaymentFacts(
+                    row[2],
+                    row[3],
+                    int(row[4]),
+                    int(row[5]),
+                    int(row[6]),
+                    int(row[7]),
+                    str(row[8]),
+                    int(row[9]),
+                ),
+            )
+            for row in rows
+        ]
+
+    def monitored_transfers(
+        self, currency_code: str, since_ns: int, limit: int = aml_scan_transactions_max
+    ) -> list[MonitoredTransfer]:
+        """Money that moved between wallets of one currency since `since_ns`, oldest first
+        (the newest `limit` when there are more): what AML monitoring reads. Operator postings
+        (float purchases, reversals) are left out; refused and failed payments moved nothing."""
+        invariant(0 < limit <= aml_scan_transactions_max, "a scan reads a bounded window")
+        rows = self._reader().fetch_all(
+            "SELECT t.id, t.payer_wallet, t.payee_wallet, payer.kind, payee.kind, t.amount,"
+            " t.created_at_ns"
+            " FROM payment_transactions t"
+            " JOIN wallets pw ON pw.id = t.payer_wallet"
+            " JOIN parties payer ON payer.id = pw.party_id"
+            " JOIN wallets qw ON qw.id = t.payee_wallet"
+            " JOIN parties payee ON payee.id = qw.party_id"
+            " WHERE t.currency = ? AND t.created_at_ns >= ?"
+            " AND t.status IN ('completed', 'pending', 'reversed')"
+            " AND t.type NOT IN ('float_purchase', 'reversal')"
+            " ORDER BY t.created_at_ns DESC, t.id DESC LIMIT ?",
+            (currency_code, since_ns, limit),
+        )
+        return [
+            MonitoredTransfer(
+                int(row[0]),
+                int(row[1]),
+                int(row[2]),
+                str(row[3]),
+                str(row[4]),
+                int(row[5]),
+                int(row[6]),
+            )
+            for row in reversed(rows)
+        ]
+
     def _owners(
-        self, payer_wallet_id: int, payee_wallet_id: int
+        self, payer_wallet_id: int, payee_wallet_id: int, sql: SqlSession | None = None
     ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]:
         """(wallet id, party id, party kind, KYC tier) of each wallet's owner, None if none."""
         rows = {
             int(row[0]): row
-            for row in self._reader().fetch_all(
+            for row in (sql or self._reader()).fetch_all(
                 "SELECT w.id, p.id, p.kind, p.kyc_tier FROM wallets w"
                 " JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)",
                 (payer_wallet_id, payee_wallet_id),
@@ -954,8 +1060,10 @@ class PaymentsService:
         }
         return rows.get(payer_wallet_id), rows.get(payee_wallet_id)
 
-    def _facts_of(self, transaction: PaymentTransaction) -> PaymentFacts | None:
-        payer, payee = self._owners(transaction.payer_wallet, transaction.payee_wallet)
+    def _facts_of(
+        self, transaction: PaymentTransaction, sql: SqlSession | None = None
+    ) -> PaymentFacts | None:
+        payer, payee = self._owners(transaction.payer_wallet, transaction.payee_wallet, sql)
         if payer is None or payee is None:
             return None
         return PaymentFacts(

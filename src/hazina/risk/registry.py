@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,7 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 from hazina.kernel.invariant import invariant
-from hazina.kernel.limits import risk_registry_versions_max
+from hazina.kernel.limits import risk_model_check_timeout_s, risk_registry_versions_max
+from hazina.risk.data import file_fingerprint
 from hazina.risk.drift import DriftProfile
 from hazina.risk.model import FraudModel
 
@@ -45,6 +48,13 @@ class UnknownModelVersionError(RegistryError, LookupError):
     """No model of that version in the registry."""
 
     code = "model_version_unknown"
+
+
+class ModelUnreadableError(RegistryError):
+    """A registered version whose files cannot be read back into a working model (missing,
+    truncated or corrupt boosters, a broken `model.json` or drift profile)."""
+
+    code = "model_unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,10 @@ class ModelVersion:
     feature_names: tuple[str, ...]
     data: TrainingData
     role: str  # champion, challenger or retired
+    # SHA-256 of each file of the model (model.json, member_<n>.txt) as registered: LightGBM
+    # aborts the whole process on a damaged booster file, so files are checked before it reads
+    # them. Empty for versions registered before fingerprints were kept.
+    files: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,6 +120,7 @@ class ModelVersion:
             "feature_names": list(self.feature_names),
             "data": self.data.to_json(),
             "role": self.role,
+            "files": dict(self.files),
         }
 
     @classmethod
@@ -117,6 +132,7 @@ class ModelVersion:
             feature_names=tuple(data["feature_names"]),
             data=TrainingData.from_json(data["data"]),
             role=role,
+            files=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("files", {})).items())),
         )
 
 
@@ -195,8 +211,29 @@ class ModelRegistry:
         return None if index["challenger"] is None else self._entry(index, index["challenger"])
 
     def load(self, version: str) -> FraudModel:
-        self.get(version)
-        return FraudModel.load(self.root / version)
+        """The model of `version`, checked: its boosters load and score a row of missing
+        values to a probability. Anything else is a `ModelUnreadableError` (never deferred to
+        payment time)."""
+        entry = self.get(version)
+        folder = self.root / version
+        if entry.files:
+            _check_fingerprints(folder, entry.files, version)
+        else:
+            _check_loads_apart(folder, version)
+        try:
+            model = FraudModel.load(folder)
+            probability = model.score([float("nan")] * len(model.feature_names))
+        except Exception as error:  # lightgbm, JSON, OS and format errors alike
+            raise ModelUnreadableError(
+                f"model {version} in {self.root} cannot be loaded: {type(error).__name__}: {error}"
+            ) from error
+        if tuple(model.feature_names) != entry.feature_names:
+            raise ModelUnreadableError(
+                f"model {version} in {self.root}: its model.json and entry.json name other features"
+            )
+        if not 0.0 <= probability <= 1.0:
+            raise ModelUnreadableError(f"model {version} scores outside [0, 1]: {probability}")
+        return model
 
     def scorer(self, version: str | None = None) -> VersionedScorer:
         """The champion (or `version`) ready for the payment path."""
@@ -210,7 +247,13 @@ class ModelRegistry:
 
     def drift_profile(self, version: str) -> DriftProfile:
         self.get(version)
-        return DriftProfile.from_json(json.loads((self.root / version / "drift.json").read_text()))
+        path = self.root / version / "drift.json"
+        try:
+            return DriftProfile.from_json(json.loads(path.read_text()))
+        except (OSError, ValueError) as error:  # DriftProfileError and JSON errors are both
+            raise ModelUnreadableError(
+                f"the drift profile of model {version} cannot be read: {error}"
+            ) from error
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -240,6 +283,11 @@ class ModelRegistry:
             feature_names=model.feature_names,
             data=data,
             role="",
+            files=tuple(
+                (path.name, file_fingerprint(path))
+                for path in sorted(folder.iterdir())
+                if path.name == "model.json" or path.name.startswith("member_")
+            ),
         )
         (folder / "entry.json").write_text(json.dumps(entry.to_json(), indent=2) + "\n")
         (folder / "drift.json").write_text(json.dumps(drift.to_json()) + "\n")
@@ -252,9 +300,12 @@ class ModelRegistry:
         return self.get(version)
 
     def promote(self, version: str) -> ModelVersion:
-        """Make `version` the champion; the old champion retires."""
+        """Make `version` the champion; the old champion retires. A version whose files do not
+        load into a working model is refused here (`ModelUnreadableError`), so a server never
+        meets it."""
         index = self._index()
-        self.get(version)
+        self.load(version)
+        self.drift_profile(version)
         if index["challenger"] == version:
             index["challenger"] = None
         index["champion"] = version
@@ -275,6 +326,40 @@ class ModelRegistry:
         aside = self.root / "registry.json.writing"
         aside.write_text(json.dumps(index, indent=2) + "\n")
         os.replace(aside, path)
+
+
+def _check_fingerprints(folder: Path, files: tuple[tuple[str, str], ...], version: str) -> None:
+    """Every file of the model as registered, before LightGBM reads any of them."""
+    for name, expected in files:
+        path = folder / name
+        if not path.is_file():
+            raise ModelUnreadableError(f"model {version} cannot be loaded: {name} is missing")
+        if file_fingerprint(path) != expected:
+            raise ModelUnreadableError(
+                f"model {version} cannot be loaded: {name} changed since it was registered "
+                "(damaged or replaced)"
+            )
+
+
+def _check_loads_apart(folder: Path, version: str) -> None:
+    """A version without fingerprints is loaded once in a child process first: a damaged
+    booster aborts that process, not this one."""
+    program = "import sys; from pathlib import Path; from hazina.risk.model import FraudModel; "
+    program += "FraudModel.load(Path(sys.argv[1]))"
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", program, str(folder)],
+            capture_output=True,
+            text=True,
+            errors="replace",  # LightGBM echoes the damaged bytes
+            timeout=risk_model_check_timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ModelUnreadableError(f"model {version} took too long to load") from error
+    if child.returncode != 0:
+        last = (child.stderr.strip().splitlines() or [f"exit status {child.returncode}"])[-1]
+        raise ModelUnreadableError(f"model {version} cannot be loaded: {last}")
 
 
 def compare_on(

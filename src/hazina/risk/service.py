@@ -15,6 +15,7 @@ challenges (one-time codes sent to the customer through the outbox) are `risk_ch
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -32,6 +33,8 @@ from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     risk_decision_page_max,
     risk_history_window_s,
+    risk_labelling_batch_max,
+    risk_labelling_batches_max,
     risk_step_up_attempts_max,
     risk_step_up_lifetime_s,
 )
@@ -72,6 +75,26 @@ CREATE TABLE IF NOT EXISTS risk_decisions (
 );
 CREATE INDEX IF NOT EXISTS risk_decisions_transaction ON risk_decisions (transaction_id);
 CREATE INDEX IF NOT EXISTS risk_decisions_action ON risk_decisions (action, id);
+CREATE TABLE IF NOT EXISTS risk_labels (
+    transaction_id BIGINT PRIMARY KEY,
+    is_fraud       INTEGER NOT NULL CHECK (is_fraud IN (0, 1)),
+    source         TEXT NOT NULL CHECK (source IN ('review', 'matured')),
+    labelled_by    TEXT NOT NULL,
+    payer_party_id BIGINT NOT NULL,
+    payee_party_id BIGINT NOT NULL,
+    agent_party_id BIGINT,
+    amount         BIGINT NOT NULL CHECK (amount > 0),
+    paid_at_ns     BIGINT NOT NULL,
+    known_at_ns    BIGINT NOT NULL,
+    CHECK (known_at_ns >= paid_at_ns),
+    CHECK (source = 'review' OR is_fraud = 0)
+);
+CREATE INDEX IF NOT EXISTS risk_labels_paid ON risk_labels (paid_at_ns);
+CREATE TABLE IF NOT EXISTS risk_labelling_progress (
+    id             INTEGER PRIMARY KEY CHECK (id = 1),
+    paid_at_ns     BIGINT NOT NULL,
+    transaction_id BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS risk_challenges (
     id             BIGINT PRIMARY KEY,
     payer_party_id BIGINT NOT NULL,
@@ -153,6 +176,45 @@ class RuleSet:
 
     def source(self) -> list[Mapping[str, Any]]:
         return [rule.source for rule in self.rules]
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenedPayment:
+    """A screened payment as the labelling step sees it: its id, status and facts."""
+
+    transaction_id: int
+    status: str
+    facts: PaymentFacts
+
+
+class ScreenedPayments(Protocol):
+    """Where the labelling step reads payments from (the payments service)."""
+
+    def screened_after(
+        self, after: tuple[int, int], until_ns: int, limit: int
+    ) -> list[ScreenedPayment]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLabel:
+    """A label kept in `risk_labels`: which payment, fraud or genuine, known when."""
+
+    transaction_id: int
+    event: PaymentEvent
+    is_fraud: bool
+    known_at_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabellingReport:
+    labelled: int  # payments labelled genuine now
+    skipped: int  # matured payments left unlabelled: held, failed or reversed
+    until_ns: int  # payments made up to this moment have matured
+
+
+# A matured payment in one of these states went through and nobody reported it: genuine.
+# Held payments wait for their review (which labels them); failed and reversed ones are left.
+_GENUINE_STATUSES = frozenset({"completed", "pending"})
 
 
 class StepUpError(Exception):
@@ -316,6 +378,136 @@ class RiskService:
                 facts.event(), is_fraud, max(known_at_ns, facts.at_ns) // nanoseconds_per_second
             )
 
+    # -- labels ---------------------------------------------------------------------------------
+
+    def save_label(
+        self,
+        sql: SqlSession,
+        transaction_id: int,
+        facts: PaymentFacts,
+        *,
+        is_fraud: bool,
+        source: str,
+        labelled_by: str,
+        known_at_ns: int,
+    ) -> bool:
+        """Keep a payment's label (inside the caller's unit of work); False when the payment
+        already had one (the first label stands). The engine learns it from `record_label`."""
+        invariant(source in ("review", "matured"), "a label comes from a review or maturity")
+        invariant(source == "review" or not is_fraud, "only a review says fraud")
+        changed = sql.execute(
+            "INSERT INTO risk_labels (transaction_id, is_fraud, source, labelled_by,"
+            " payer_party_id, payee_party_id, agent_party_id, amount, paid_at_ns, known_at_ns)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (transaction_id) DO NOTHING",
+            (
+                transaction_id,
+                int(is_fraud),
+                source,
+                labelled_by,
+                facts.payer_party_id,
+                facts.payee_party_id,
+                facts.agent_party_id,
+                facts.amount,
+                facts.at_ns,
+                max(known_at_ns, facts.at_ns),
+            ),
+        )
+        return changed == 1
+
+    def label_matured(self, payments: ScreenedPayments) -> LabellingReport:
+        """Label genuine every screened payment that passed the label delay without a fraud
+        report (the feature engine's delayed-label rule: risk is frauds over *labelled*
+        payments, so the genuine ones must be labelled too). Idempotent: a cursor over
+        (payment time, id) and the label's primary key make a second run label nothing."""
+        now_ns = self._clock.now_ns()
+        until_ns = now_ns - self.engine.config.label_delay_s * nanoseconds_per_second
+        labelled = skipped = 0
+        for _batch in range(risk_labelling_batches_max):
+            cursor = self._labelling_cursor()
+            batch = payments.screened_after(cursor, until_ns, risk_labelling_batch_max)
+            invariant(len(batch) <= risk_labelling_batch_max, "a batch is bounded")
+            if not batch:
+                break
+            last = (batch[-1].facts.at_ns, batch[-1].transaction_id)
+            invariant(last > cursor, "the cursor moves forward")
+
+            fresh = self._ledger.run(functools.partial(self._label_batch, rows=batch, last=last))
+            with self._engine_lock:
+                for facts in fresh:
+                    self.engine.record_label(facts.event(), False, now_ns // nanoseconds_per_second)
+            labelled += len(fresh)
+            skipped += sum(1 for row in batch if row.status not in _GENUINE_STATUSES)
+            if len(batch) < risk_labelling_batch_max:
+                break
+        return LabellingReport(labelled, skipped, until_ns)
+
+    def _label_batch(
+        self, unit: LedgerUnit, *, rows: list[ScreenedPayment], last: tuple[int, int]
+    ) -> list[PaymentFacts]:
+        """Label one batch genuine and move the cursor past it, in one unit of work."""
+        if self._labelling_cursor(unit.sql) >= last:  # another process labelled it meanwhile
+            return []
+        fresh = []
+        for row in rows:
+            if row.status in _GENUINE_STATUSES and self.save_label(
+                unit.sql,
+                row.transaction_id,
+                row.facts,
+                is_fraud=False,
+                source="matured",
+                labelled_by="label-delay",
+                known_at_ns=unit.now_ns,
+            ):
+                fresh.append(row.facts)
+        unit.sql.execute(
+            "INSERT INTO risk_labelling_progress (id, paid_at_ns, transaction_id)"
+            " VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " paid_at_ns = excluded.paid_at_ns, transaction_id = excluded.transaction_id",
+            last,
+        )
+        return fresh
+
+    def _labelling_cursor(self, sql: SqlSession | None = None) -> tuple[int, int]:
+        row = (sql or self._ledger.store.reader()).fetch_one(
+            "SELECT paid_at_ns, transaction_id FROM risk_labelling_progress WHERE id = 1"
+        )
+        return (-1, -1) if row is None else (int(row[0]), int(row[1]))
+
+    def stored_labels(self, since_ns: int, limit: int) -> list[StoredLabel]:
+        """Labels of payments made since `since_ns`, oldest payment first (for a warm-up)."""
+        rows = self._ledger.store.reader().fetch_all(
+            "SELECT transaction_id, is_fraud, payer_party_id, payee_party_id, agent_party_id,"
+            " amount, paid_at_ns, known_at_ns FROM risk_labels WHERE paid_at_ns >= ?"
+            " ORDER BY paid_at_ns, transaction_id LIMIT ?",
+            (since_ns, limit),
+        )
+        return [
+            StoredLabel(
+                transaction_id=int(row[0]),
+                event=PaymentEvent(
+                    timestamp_s=int(row[6]) // nanoseconds_per_second,
+                    customer=int(row[2]),
+                    amount_minor=int(row[5]),
+                    counterparty=int(row[3]),
+                    agent=None if row[4] is None else int(row[4]),
+                ),
+                is_fraud=bool(row[1]),
+                known_at_ns=int(row[7]),
+            )
+            for row in rows
+        ]
+
+    def label_counts(self) -> dict[str, int]:
+        """Labels kept, by kind: `fraud`, `genuine_review`, `genuine_matured`."""
+        rows = self._ledger.store.reader().fetch_all(
+            "SELECT is_fraud, source, count(*) FROM risk_labels GROUP BY is_fraud, source"
+        )
+        counts = {"fraud": 0, "genuine_review": 0, "genuine_matured": 0}
+        for is_fraud, source, count in rows:
+            key = "fraud" if is_fraud else f"genuine_{source}"
+            counts[key] += int(count)
+        return counts
+
     def record(self, sql: SqlSession, screening: Screening, transaction_id: int | None) -> int:
         """Write the decision (inside the payment's unit of work, or on its own)."""
         decision, facts = screening.decision, screening.facts
@@ -446,15 +638,31 @@ class RiskService:
         )
         return [_decision_row(row) for row in rows]
 
-    def warm_up(self, facts: Sequence[PaymentFacts]) -> None:
-        """Fold past payments (oldest first) into the features, e.g. after a restart."""
+    def warm_up(self, facts: Sequence[PaymentFacts], labels: Sequence[StoredLabel] = ()) -> None:
+        """Fold past payments (oldest first) into the features, e.g. after a restart, with the
+        labels kept for them, each recorded when the replay reaches the moment it was known
+        (as it was live), so no payment's features see a label from its future."""
         horizon = max((f.at_ns for f in facts), default=0) - (
             risk_history_window_s * nanoseconds_per_second
         )
+        ordered = sorted(labels, key=lambda label: (label.known_at_ns, label.transaction_id))
+        position = 0
+
+        def record(label: StoredLabel) -> None:
+            self.engine.record_label(
+                label.event, label.is_fraud, label.known_at_ns // nanoseconds_per_second
+            )
+
         with self._engine_lock:
             for fact in facts:
-                if fact.at_ns >= horizon:
-                    self.engine.update(fact.event())
+                if fact.at_ns < horizon:
+                    continue
+                while position < len(ordered) and ordered[position].known_at_ns <= fact.at_ns:
+                    record(ordered[position])
+                    position += 1
+                self.engine.update(fact.event())
+            for label in ordered[position:]:
+                record(label)
 
 
 _DECISION_COLUMNS = (

@@ -3,8 +3,10 @@
 A case is about one subject account. It keeps the alerts that opened it (`risk_case_alerts`),
 its evidence: the transactions the alerts name (`risk_case_evidence`) and the subject's graph
 neighbourhood (`risk_case_accounts`), and its history (`risk_case_notes`: analysts' notes and
-one entry per assignment and status change). The CHECK constraints hold the lifecycle's shape
-even against writes that bypass the service. Ids are 63-bit integers from `IdSource`.
+one entry per assignment and status change). `risk_case_alert_transactions` remembers every
+(subject, scenario, transaction) an alert has named, so a repeated scan raises nothing twice.
+The CHECK constraints hold the lifecycle's shape even against writes that bypass the service.
+Ids are 63-bit integers from `IdSource`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,13 @@ CREATE TABLE IF NOT EXISTS risk_case_evidence (
     occurred_at_ns   BIGINT NOT NULL,
     PRIMARY KEY (case_id, transaction_id),
     CHECK (source_account <> destination_account)
+);
+CREATE TABLE IF NOT EXISTS risk_case_alert_transactions (
+    subject_account  BIGINT NOT NULL,
+    scenario         TEXT NOT NULL,
+    transaction_id   BIGINT NOT NULL,
+    case_id          BIGINT NOT NULL REFERENCES risk_cases (id),
+    PRIMARY KEY (subject_account, scenario, transaction_id)
 );
 CREATE TABLE IF NOT EXISTS risk_case_accounts (
     case_id          BIGINT NOT NULL REFERENCES risk_cases (id),

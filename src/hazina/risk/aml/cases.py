@@ -114,6 +114,21 @@ def _case_from_row(row: Sequence[Any]) -> Case:
     )
 
 
+def _names_new_transactions(sql: SqlSession, alert: Alert) -> bool:
+    """Whether the alert names a transaction no earlier alert of its scenario on its subject
+    named."""
+    named = tuple(dict.fromkeys(alert.transaction_ids))
+    row = sql.fetch_one(
+        "SELECT count(*) FROM risk_case_alert_transactions"
+        " WHERE subject_account = ? AND scenario = ?"
+        f" AND transaction_id IN ({', '.join('?' * len(named))})",
+        (alert.account, alert.scenario.value, *named),
+    )
+    seen = int(row[0]) if row is not None else 0
+    invariant(seen <= len(named), "each transaction is counted once")
+    return seen < len(named)
+
+
 def _note_from_row(row: Sequence[Any]) -> CaseNote:
     return CaseNote(int(row[0]), int(row[1]), row[2], row[3], row[4], int(row[5]))
 
@@ -134,6 +149,23 @@ class CaseService:
     ) -> Case:
         """Open a case on `subject` from its alerts, or, when the subject has a case that is
         not closed, add the alerts and evidence to that one."""
+        case_id = self._open(subject, alerts, evidence, opened_by, new_alerts_only=False)
+        invariant(case_id is not None, "without filtering every alert is written")
+        assert case_id is not None
+        return self.get(case_id)
+
+    def _open(
+        self,
+        subject: int,
+        alerts: Sequence[Alert],
+        evidence: CaseEvidence,
+        opened_by: str,
+        *,
+        new_alerts_only: bool,
+    ) -> int | None:
+        """`open_case`; with `new_alerts_only`, an alert whose every transaction an earlier
+        alert of the same scenario on the same subject already named is dropped, and when
+        none is left nothing is written (None)."""
         actor = check_actor(opened_by, "opened_by")
         if not alerts:
             raise invalid("alerts_required", "a case starts from at least one alert")
@@ -141,10 +173,17 @@ class CaseService:
             raise invalid("alert_subject_mismatch", "every alert must be about the subject")
         if not evidence.accounts or evidence.accounts[0] != EvidenceAccount(subject, 0):
             raise invalid("evidence_subject_mismatch", "the evidence must start at the subject")
-        typology, scenarios, summary = case_summary(alerts)
 
-        def work(unit: LedgerUnit) -> int:
+        def work(unit: LedgerUnit) -> int | None:
             sql = unit.sql
+            written = (
+                [alert for alert in alerts if _names_new_transactions(sql, alert)]
+                if new_alerts_only
+                else list(alerts)
+            )
+            if not written:
+                return None
+            typology, scenarios, summary = case_summary(written)
             row = sql.fetch_one(
                 f"SELECT {_CASE_COLUMNS} FROM risk_cases"
                 " WHERE subject_account = ? AND status <> 'closed' ORDER BY id LIMIT 1",
@@ -196,7 +235,16 @@ class CaseService:
                     "SELECT max(position) FROM risk_case_alerts WHERE case_id = ?", (case_id,)
                 )
                 first_position = int(last[0]) + 1 if last and last[0] is not None else 0
-                self._history(unit, case_id, "status", actor, f"{len(alerts)} alerts added")
+                self._history(unit, case_id, "status", actor, f"{len(written)} alerts added")
+            sql.executemany(
+                "INSERT INTO risk_case_alert_transactions (subject_account, scenario,"
+                " transaction_id, case_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [
+                    (subject, alert.scenario.value, transaction_id, case_id)
+                    for alert in written
+                    for transaction_id in dict.fromkeys(alert.transaction_ids)
+                ],
+            )
             sql.executemany(
                 "INSERT INTO risk_case_alerts (case_id, position, scenario, reason,"
                 " transaction_ids, counterparties, raised_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -210,7 +258,7 @@ class CaseService:
                         json.dumps(list(alert.counterparties)),
                         unit.now_ns,
                     )
-                    for offset, alert in enumerate(alerts)
+                    for offset, alert in enumerate(written)
                 ],
             )
             sql.executemany(
@@ -237,8 +285,7 @@ class CaseService:
             )
             return case_id
 
-        case_id = self._ledger.run(work)
-        return self.get(case_id)
+        return self._ledger.run(work)
 
     def open_cases(
         self,
@@ -247,16 +294,27 @@ class CaseService:
         currency: str,
         opened_by: str,
         hops: int = 1,
+        *,
+        new_alerts_only: bool = False,
     ) -> list[Case]:
         """One case per alerted account (merged into its open case if it has one), with the
-        alerts' transactions and the account's neighbourhood within `hops` as evidence."""
+        alerts' transactions and the account's neighbourhood within `hops` as evidence.
+
+        `new_alerts_only` (what a repeated monitoring scan wants): an alert is written only if
+        it names a transaction that no earlier alert of its scenario on its subject named, so
+        scanning the same payments again opens nothing, and a case closed as a false positive
+        is not reopened by the pattern it was closed for; new activity still is."""
         by_subject: dict[int, list[Alert]] = {}
         for alert in alerts:
             by_subject.setdefault(alert.account, []).append(alert)
         cases = []
         for subject, subject_alerts in sorted(by_subject.items()):
             evidence = gather_evidence(graph, subject, subject_alerts, currency, hops)
-            cases.append(self.open_case(subject, subject_alerts, evidence, opened_by))
+            case_id = self._open(
+                subject, subject_alerts, evidence, opened_by, new_alerts_only=new_alerts_only
+            )
+            if case_id is not None:
+                cases.append(self.get(case_id))
         return cases
 
     # -- the lifecycle -------------------------------------------------------------------------
