@@ -17,6 +17,7 @@ from hazina.bootstrap import Platform
 from hazina.cli.demo import ensure_demo_model
 from hazina.payments.domain.chart import PartyKind
 from hazina.payments.domain.limits import KycTier
+from hazina.payments.records import PaymentTransaction
 
 KES = "KES"
 START_NS = 1_763_000_000 * 10**9  # 2025-11-13T02:13:20Z
@@ -44,7 +45,8 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's model registry, trained once (about 3 s) for the module."""
     folder = tmp_path_factory.mktemp("registry") / "models"
     trained = ensure_demo_model(folder)
-    assert trained is not None and trained.role == "champion"
+    assert trained is not None
+    assert trained.role == "champion"
     return folder
 
 
@@ -91,4 +93,5 @@ class Parties:
 
     def send(self, payer: int, payee: int, amount_minor: int) -> int:
         sent = self.payments.send_p2p(payer, self.phones[payee], amount_minor, KES)
+        assert isinstance(sent, PaymentTransaction)  # a registered payee: no voucher
         return sent.id

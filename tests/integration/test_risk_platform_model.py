@@ -41,7 +41,9 @@ def corrupt(folder: Path) -> None:
 
 def a_payment(platform_database: str, registry: Path | None) -> tuple[dict[str, object], str]:
     """Build the platform, send one P2P payment; the decision and the model in use."""
-    platform = build_platform(platform_database, clock=FixedClock(START_NS), model_registry=registry)
+    platform = build_platform(
+        platform_database, clock=FixedClock(START_NS), model_registry=registry
+    )
     try:
         parties = Parties(platform)
         agent = parties.agent("AG1", 1_000_000_00)
@@ -62,9 +64,11 @@ def test_decisions_carry_the_champion_version_and_its_reasons(
     assert in_use == "v0001"
     assert decision["model_version"] == "v0001"
     assert decision["fallback"] is None
-    assert isinstance(decision["score"], float) and 0.0 <= decision["score"] <= 1.0
+    assert isinstance(decision["score"], float)
+    assert 0.0 <= decision["score"] <= 1.0
     reasons = decision["reasons"]
-    assert isinstance(reasons, list) and len(reasons) == risk_top_reasons_max
+    assert isinstance(reasons, list)
+    assert len(reasons) == risk_top_reasons_max
     names = set(ModelRegistry(demo_registry).get("v0001").feature_names)
     assert {reason["feature"] for reason in reasons} <= names
 
@@ -82,7 +86,8 @@ def test_the_engine_computes_the_champions_features(demo_registry: Path, tmp_pat
         model = ModelRegistry(demo_registry).load("v0001")
         assert platform.risk.engine.names == tuple(model.feature_names)
         assert platform.risk.engine.config == model.config
-        assert platform.models is not None and platform.models.root == demo_registry
+        assert platform.models is not None
+        assert platform.models.root == demo_registry
     finally:
         platform.close()
 
@@ -130,7 +135,8 @@ def test_promote_refuses_an_unknown_or_corrupt_version(demo_registry: Path) -> N
         registry.promote("v0002")
     assert "model v0002" in str(unreadable.value)
     champion = registry.champion()
-    assert champion is not None and champion.version == "v0001"  # nothing changed
+    assert champion is not None
+    assert champion.version == "v0001"
     result = CliRunner().invoke(app, ["risk", "promote", "v0002", "--registry", str(demo_registry)])
     assert result.exit_code == 1
     assert "cannot be loaded" in result.output
@@ -162,3 +168,7 @@ def test_the_demo_model_is_trained_once(trained_registry: Path) -> None:
     assert float(champion.metrics["roc_auc"]) >= 0.9
     assert champion.data.frauds > 0
     assert (trained_registry / "demo-dataset" / "transactions.parquet").is_file()
+    assert champion.data.path.endswith("events.parquet")
+    # Trained on what a payment request carries: payee and agent, never the simulator's phone.
+    assert not [name for name in champion.feature_names if name.startswith("device")]
+    assert "agent_risk_7d" in champion.feature_names

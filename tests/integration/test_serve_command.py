@@ -38,6 +38,8 @@ def test_serve_seeds_the_demo_and_answers(tmp_path: Path) -> None:
         str(port),
         "--customers",
         "40",
+        "--model-registry",
+        str(tmp_path / "models"),
     ]
     server = subprocess.Popen(
         command,
@@ -75,8 +77,21 @@ def test_serve_seeds_the_demo_and_answers(tmp_path: Path) -> None:
         assert len(customers.json()["data"]) == 40
         transactions = httpx.get(f"{base}/v1/transactions?limit=10", headers=headers)
         assert len(transactions.json()["data"]) == 10
+        # The demo trained a model into the registry and screening uses it.
+        models = httpx.get(f"{base}/v1/risk/models", headers=headers)
+        assert models.status_code == 200, models.text
+        assert [(m["version"], m["in_use"]) for m in models.json()] == [("v0001", True)]
+        decisions = httpx.get(f"{base}/v1/risk/decisions?limit=20", headers=headers)
+        assert decisions.status_code == 200, decisions.text
+        assert decisions.json()["data"], "the demo's payments were screened"
+        for decision in decisions.json()["data"]:
+            assert decision["model_version"] == "v0001"
+            assert decision["fallback"] is None
+            assert decision["reasons"]
     finally:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
     assert "Demo operator" in output
     assert "hzk_" in output  # the demo API key, shown once
+    assert "Trained the demo fraud model v0001" in output
+    assert "Fraud model: v0001" in output

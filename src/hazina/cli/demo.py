@@ -9,6 +9,7 @@ clock. It runs once per database: a database that already has the demo operator 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -24,6 +26,7 @@ from hazina.bootstrap import Platform, build_platform, default_database
 from hazina.identity.roles import Role, Scope
 from hazina.identity.totp import totp_code
 from hazina.ledger.audit import verify
+from hazina.risk.data import load_payments, write_events
 from hazina.risk.registry import ModelRegistry, ModelVersion
 from hazina.risk.training import ModelParameters, train_from_dataset
 from hazina.sim.behaviour import mean_events_per_day
@@ -85,20 +88,34 @@ demo_model_customers = 1_000
 demo_model_days = 60
 demo_model_trees = 100
 DEMO_DATASET_FOLDER = "demo-dataset"
+DEMO_EVENTS_FILE = "events.parquet"
 
 
 def ensure_demo_model(registry_folder: Path, seed: int = 7) -> ModelVersion | None:
     """Give a registry without a champion one: simulate a labelled economy under the registry
-    (`demo-dataset/`), train on it with the usual time-ordered split and make the model
-    champion. Returns the new champion, or None when the registry already had one."""
+    (`demo-dataset/`), keep what a payment request carries, train on it with the usual
+    time-ordered split and make the model champion. Returns the new champion, or None when the
+    registry already had one."""
     registry = ModelRegistry(registry_folder)
     if registry.champion() is not None:
         return None
     dataset = registry_folder / DEMO_DATASET_FOLDER
     config = SimulationConfig(customers=demo_model_customers, days=demo_model_days, seed=seed)
     write_dataset(config, dataset)
+    # Only what the platform's payment requests carry: payee and cash agent, no device (the
+    # simulator knows the phone; a payment through the API does not say it). Agent keys as
+    # text, so a payment without an agent stays without one in the event file.
+    simulated = load_payments(dataset / TRANSACTIONS_FILE)
+    agents = None
+    if simulated.agents is not None:
+        agents = np.asarray(
+            [None if key is None else f"agent-{key}" for key in simulated.agents.tolist()],
+            dtype=object,
+        )
+    events = dataset / DEMO_EVENTS_FILE
+    write_events(dataclasses.replace(simulated, devices=None, agents=agents), events)
     report = train_from_dataset(
-        dataset / TRANSACTIONS_FILE,
+        events,
         registry_folder,
         created_at=datetime.now(UTC),
         parameters=ModelParameters(trees=demo_model_trees, seed=seed, threads=1),

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.bootstrap import build_platform, default_database, default_model_registry
+from hazina.kernel.ids import prefixed
 from hazina.kernel.limits import aml_scan_window_s, risk_drift_days_max, risk_warm_up_payments_max
 from hazina.kernel.money import CurrencyError, currency
 from hazina.risk.aml.monitoring import scan_payments
@@ -87,8 +88,8 @@ def aml_scan_command(
             table.add_column(column)
         for case in report.cases:
             table.add_row(
-                str(case.id),
-                str(case.subject_account),
+                prefixed("cas", case.id),
+                prefixed("wal", case.subject_account),
                 case.status.value,
                 ", ".join(case.scenarios),
                 case.summary[:120],
@@ -122,17 +123,17 @@ def drift_command(
         raise typer.Exit(code=1) from error
     finally:
         platform.close()
-    console.print(render_drift(result, days, top))
-
-
-def render_drift(result: RecentDrift, days: int, top: int) -> Table:
-    table = Table(
-        title=(
-            f"model {result.version}: drift of the last {days} days ({result.payments} payments) "
-            f"against its training data; PSI < {moderate_shift_psi} stable, "
-            f"< {significant_shift_psi} moderate, else significant"
-        )
+    typer.echo(
+        f"model {result.version}: drift of the last {days} days ({result.payments} payments) "
+        f"against its training data; PSI below {moderate_shift_psi} stable, below "
+        f"{significant_shift_psi} moderate, else significant"
     )
+    console.print(render_drift(result, top))
+
+
+def render_drift(result: RecentDrift, top: int) -> Table:
+    """The score's PSI, then the `top` most shifted features."""
+    table = Table()
     for column in ("", "PSI", "level"):
         table.add_column(column)
     table.add_row("[bold]score[/]", f"{result.report.score_psi:.4f}", result.score_level.value)

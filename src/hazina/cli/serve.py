@@ -70,16 +70,17 @@ def _every(
 ) -> None:
     """Run `job` every `interval_s` until `stop`; an error is printed, never fatal."""
     if at_start and not stop.is_set():
-        _run_logged(job)
+        _run_logged(job, stop)
     while not stop.wait(interval_s):
-        _run_logged(job)
+        _run_logged(job, stop)
 
 
-def _run_logged(job: Callable[[], None]) -> None:
+def _run_logged(job: Callable[[], None], stop: threading.Event) -> None:
     try:
         job()
     except Exception:
-        console.print_exception()
+        if not stop.is_set():  # a job cut short by the shutdown closing the database is not news
+            console.print_exception()
 
 
 def serve(
