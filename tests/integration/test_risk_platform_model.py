@@ -172,3 +172,23 @@ def test_the_demo_model_is_trained_once(trained_registry: Path) -> None:
     # Trained on what a payment request carries: payee and agent, never the simulator's phone.
     assert not [name for name in champion.feature_names if name.startswith("device")]
     assert "agent_risk_7d" in champion.feature_names
+
+
+def test_a_champion_lacking_a_feature_a_saved_rule_uses_is_refused_at_start(
+    database: str, demo_registry: Path
+) -> None:
+    """The default engine knows the payer's balance; the demo model was trained without it."""
+    rule = {
+        "name": "drain",
+        "when": {"feature": "balance_drain_ratio", "op": ">=", "value": 0.9},
+        "action": "hold",
+    }
+    without_model = build_platform(database, clock=FixedClock(START_NS))
+    try:
+        without_model.risk.save_rules([rule], "analyst")
+    finally:
+        without_model.close()
+    with pytest.raises(ModelLoadError) as refused:
+        build_platform(database, clock=FixedClock(START_NS), model_registry=demo_registry)
+    assert "model v0001 does not fit this platform" in str(refused.value)
+    assert "balance_drain_ratio" in str(refused.value)
