@@ -1,4 +1,8 @@
-"""Shared fixtures: every ledger test runs against each store (SQLite and PostgreSQL)."""
+"""Shared fixtures: every ledger test runs against each store (SQLite and PostgreSQL).
+
+`sqlite-streamed` is SQLite with every group's rows written by its writer thread, and (through
+the `ledger` fixture) every batch applied in chunks of two events: the path that large batches
+take, run by the whole suite on small ones."""
 
 from __future__ import annotations
 
@@ -8,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from hazina.kernel.clock import FixedClock
+from hazina.kernel.limits import transfer_apply_chunk_size
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
-STORE_KINDS = ["sqlite", "postgres"]
+STORE_KINDS = ["sqlite", "sqlite-streamed", "postgres"]
+STREAMED_APPLY_CHUNK_SIZE = 2
 
 StoreFactory = Callable[[], LedgerStore]
 
@@ -23,6 +29,9 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
     if request.param == "sqlite":
         path = tmp_path / "ledger.sqlite3"
         yield lambda: SqliteLedgerStore(path)
+    elif request.param == "sqlite-streamed":
+        path = tmp_path / "ledger.sqlite3"
+        yield lambda: SqliteLedgerStore(path, background_write_rows_min=1)
     else:
         from tests.postgres_server import postgres_store_factory
 
@@ -37,8 +46,17 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def ledger(store_factory: StoreFactory, clock: FixedClock) -> Iterator[LedgerService]:
-    service = LedgerService(store_factory(), clock)
+def apply_chunk_size(request: pytest.FixtureRequest) -> int:
+    callspec = getattr(request.node, "callspec", None)
+    kind = callspec.params.get("store_factory") if callspec is not None else None
+    return STREAMED_APPLY_CHUNK_SIZE if kind == "sqlite-streamed" else transfer_apply_chunk_size
+
+
+@pytest.fixture
+def ledger(
+    store_factory: StoreFactory, clock: FixedClock, apply_chunk_size: int
+) -> Iterator[LedgerService]:
+    service = LedgerService(store_factory(), clock, apply_chunk_size=apply_chunk_size)
     yield service
     service.close()
 

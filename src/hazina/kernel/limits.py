@@ -26,11 +26,24 @@ query_limit_max: Final = 8_189  # rows per lookup or query page
 group_commit_requests_max: Final = 64  # caller requests gathered into one database transaction
 group_commit_wait_ms: Final = 1  # how long the committer lingers for more callers
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
+transfer_apply_chunk_size: Final = 1_024  # events applied before their rows go to the writer
 
 # Storage.
 database_busy_timeout_ms: Final = 30_000
 serialization_retries_max: Final = 16  # retries on SQLSTATE 40001 / 40P01
 serialization_retry_backoff_ms: Final = 2
+# SQLite: rows written by the background writer thread while the group is still being applied
+# (smaller groups are written inline); rows per multi-row statement (13 values each, under
+# SQLite's 32,766 bound parameters).
+sqlite_background_write_rows_min: Final = 1_024
+sqlite_rows_per_statement_max: Final = 1_024
+# While the writer thread works beside the committer, the interpreter hands the GIL over this
+# often (default 5,000 us): the writer waits for it after every statement.
+sqlite_writer_switch_interval_us: Final = 500
+# WAL checkpoints run on their own thread after commits; the writer checkpoints by itself only
+# if that thread falls this far behind (pages of 4 KiB: 64 MiB).
+sqlite_wal_checkpoint_fallback_pages: Final = 16_384
+sqlite_wal_checkpoint_interval_ms: Final = 250  # at most one background checkpoint this often
 
 # Identity.
 password_length_min: Final = 12  # characters; length is what resists guessing (NIST 800-63B)

@@ -27,6 +27,7 @@ from hazina.kernel.limits import (
     pending_expiry_batch_max,
     serialization_retries_max,
     serialization_retry_backoff_ms,
+    transfer_apply_chunk_size,
     transfer_batch_size_max,
 )
 from hazina.ledger.domain.apply import (
@@ -35,6 +36,7 @@ from hazina.ledger.domain.apply import (
     apply_accounts,
     apply_transfers,
     expire_pending,
+    settled_chunks,
 )
 from hazina.ledger.domain.journal import (
     ACCOUNT,
@@ -101,9 +103,19 @@ _STOP = object()
 class LedgerService:
     """Create and look up accounts and transfers. Thread-safe; one committer thread."""
 
-    def __init__(self, store: LedgerStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        clock: Clock,
+        *,
+        apply_chunk_size: int = transfer_apply_chunk_size,
+    ) -> None:
+        """`apply_chunk_size`: events applied before their transfers are handed to the store
+        (tests lower it to cut every batch into many chunks)."""
+        invariant(apply_chunk_size > 0, "a chunk holds at least one event")
         self.store = store
         self._clock = clock
+        self._apply_chunk_size = apply_chunk_size
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._committer: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -221,7 +233,7 @@ class LedgerService:
                 for r in requests
                 if r.kind == "transfers"
             ]
-            group = _Group(transaction, self._clock, batches)
+            group = _Group(transaction, self._clock, batches, self._apply_chunk_size)
             for index, request in enumerate(requests):
                 if request.kind == "accounts":
                     results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
@@ -285,15 +297,24 @@ class _Group:
         transaction: WriteTransaction,
         clock: Clock,
         batches: Sequence[Sequence[TransferRequest]] = (),
+        apply_chunk_size: int = transfer_apply_chunk_size,
     ) -> None:
         self.transaction = transaction
+        self._apply_chunk_size = apply_chunk_size
         now_ns = clock.now_ns()
         # Ids looked up once for the whole group: found ones are in `state`, the others did
         # not exist when the transaction began (the writer lock keeps it so).
         self._preloaded_accounts: set[int] = set()
         self._preloaded_transfers: set[int] = set()
+        # The ids of a group's only batch are what it references: no need to recompute them.
+        self._preloaded_batch: Sequence[TransferRequest] | None = None
         for batch in batches:
             account_ids, transfer_ids = _referenced_ids(batch)
+            if len(batches) == 1:
+                self._preloaded_batch = batch
+                self._preloaded_accounts = account_ids
+                self._preloaded_transfers = transfer_ids
+                break
             self._preloaded_accounts |= account_ids
             self._preloaded_transfers |= transfer_ids
         self._sequence, last_timestamp, self._previous_hash, due = transaction.open(
@@ -343,16 +364,32 @@ class _Group:
         return outcome.results
 
     def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
-        account_ids, transfer_ids = _referenced_ids(batch)
-        if self._preloaded_transfers:
-            account_ids -= self._preloaded_accounts
-            transfer_ids -= self._preloaded_transfers
-        self.transaction.load(self.state, account_ids, transfer_ids)
-        outcome = apply_transfers(batch, self.state, self.timestamp)
-        self._segments.append((TRANSFER, outcome.transfers_created))
+        if self._preloaded_batch is batch:
+            self._preloaded_batch = None  # loaded whole in __init__: nothing more to load
+        else:
+            account_ids, transfer_ids = _referenced_ids(batch)
+            if self._preloaded_transfers:
+                account_ids -= self._preloaded_accounts
+                transfer_ids -= self._preloaded_transfers
+            self.transaction.load(self.state, account_ids, transfer_ids)
+        results: list[CreateResult] = []
+        created: list[Transfer] = []
+        # Applied a chunk at a time: each chunk's transfers are final once it is applied, so
+        # the store may start writing them while the next chunk is applied.
+        for start, stop in settled_chunks(batch, self._apply_chunk_size):
+            chunk = batch if (start, stop) == (0, len(batch)) else batch[start:stop]
+            outcome = apply_transfers(chunk, self.state, self.timestamp + start)
+            if start:
+                outcome.results = [CreateResult(r.index + start, r.status) for r in outcome.results]
+            results.extend(outcome.results)
+            created.extend(outcome.transfers_created)
+            _merge(self._total, outcome)
+            if outcome.transfers_created:
+                self.transaction.write_transfers(outcome.transfers_created)
+        self._segments.append((TRANSFER, created))
         self.timestamp += len(batch)
-        _merge(self._total, outcome)
-        return outcome.results
+        invariant(len(results) + len(created) == len(batch), "every transfer event has one outcome")
+        return results
 
     def accounts(self, ids: Sequence[int]) -> dict[int, Account]:
         self.transaction.load(self.state, {_key(i) for i in ids}, set())
@@ -364,9 +401,13 @@ class _Group:
         return found
 
     def finish(self) -> None:
-        """Persist everything the group did and append its journal entry."""
-        self.transaction.persist(self._total, self.state)
+        """Persist everything the group did and append its journal entry.
+
+        The entry is hashed first: on SQLite the writer thread is then still inserting the
+        group's last transfers (statements that run without the GIL), so hashing overlaps
+        with it rather than with the per-row account updates that follow."""
         runs = merge_runs(self._segments)
+        entry = None
         if runs:
             entry = chain(
                 self._previous_hash,
@@ -376,6 +417,8 @@ class _Group:
                 sum(len(records) for _, records in runs),
                 payload_hash(runs),
             )
+        self.transaction.persist(self._total, self.state)
+        if entry is not None:
             self.transaction.append_journal(entry)
 
 

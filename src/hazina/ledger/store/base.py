@@ -32,6 +32,11 @@ class TransientStoreError(StoreError):
     """A failure that a retry may cure: serialization failure, deadlock, busy database."""
 
 
+class GroupWriteError(StoreError):
+    """Writing the ledger's own rows of a group failed (on SQLite's writer thread): the whole
+    group fails, whichever unit of work happened to touch the database next."""
+
+
 class SqlSession(Protocol):
     """Plain SQL on the ledger's database, for the tables of other contexts (payments,
     identity...). Statements use `?` placeholders on both SQLite and PostgreSQL; keep to SQL
@@ -77,7 +82,16 @@ class WriteTransaction(Protocol):
         and the pending states of any pending transfers among them."""
         ...
 
-    def persist(self, outcome: BatchOutcome, state: LedgerState) -> None: ...
+    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+        """Transfers created in this transaction that nothing can undo short of a rollback,
+        in creation order. The store may write them now (SQLite starts large groups on its
+        writer thread while the rest is applied) or at `persist`."""
+        ...
+
+    def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:
+        """Write what the transaction changed; `outcome.transfers_created` were all handed to
+        `write_transfers` first."""
+        ...
 
     def append_journal(self, entry: JournalEntry) -> None: ...
 

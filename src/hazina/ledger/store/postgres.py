@@ -764,6 +764,10 @@ class PostgresWriteTransaction:
                 accounts[account.id] = account
                 cache[account.id] = account
 
+    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+        """Nothing yet: `persist` writes the group's transfers in one go (pipelined INSERTs or
+        binary COPY), which costs fewer round trips than writing them as they come."""
+
     def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:
         self._ensure_begun()
         cursor = self._cursor

@@ -9,16 +9,29 @@ the writer.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
+import operator
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from hazina.kernel.invariant import invariant
-from hazina.kernel.limits import database_busy_timeout_ms, query_limit_max
+from hazina.kernel.limits import (
+    database_busy_timeout_ms,
+    query_limit_max,
+    sqlite_background_write_rows_min,
+    sqlite_rows_per_statement_max,
+    sqlite_wal_checkpoint_fallback_pages,
+    sqlite_wal_checkpoint_interval_ms,
+    sqlite_writer_switch_interval_us,
+)
 from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry, genesis_hash
 from hazina.ledger.domain.model import (
@@ -31,7 +44,7 @@ from hazina.ledger.domain.model import (
     QueryFilter,
     Transfer,
 )
-from hazina.ledger.store.base import StoreError, TransientStoreError
+from hazina.ledger.store.base import GroupWriteError, StoreError, TransientStoreError
 from hazina.ledger.store.codec import (
     decode_u64,
     decode_u128,
@@ -75,8 +88,10 @@ CREATE TABLE IF NOT EXISTS transfers (
     flags             INTEGER NOT NULL,
     CHECK (debit_account_id <> credit_account_id)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS transfers_debit ON transfers (debit_account_id, timestamp);
-CREATE INDEX IF NOT EXISTS transfers_credit ON transfers (credit_account_id, timestamp);
+-- One column each: the rowid (the timestamp) is in every index entry already, so these serve
+-- (account, timestamp range) look-ups with smaller entries, fewer pages written per commit.
+CREATE INDEX IF NOT EXISTS transfers_debit ON transfers (debit_account_id);
+CREATE INDEX IF NOT EXISTS transfers_credit ON transfers (credit_account_id);
 CREATE TABLE IF NOT EXISTS pending_states (
     pending_id INTEGER PRIMARY KEY,
     state      INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4),
@@ -121,8 +136,11 @@ _TRANSFER_COLUMNS = (
     "id, debit_account_id, credit_account_id, amount, pending_id, user_data_128,"
     " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
 )
-_INSERT_TRANSFER = f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 _INSERT_ACCOUNT = f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+# An account's new balances, in `_UPDATE_ACCOUNT`'s parameter order.
+_BALANCE_COLUMNS = operator.attrgetter(
+    "debits_pending", "debits_posted", "credits_pending", "credits_posted", "closed", "id"
+)
 _UPDATE_ACCOUNT = (
     "UPDATE accounts SET debits_pending = ?, debits_posted = ?, credits_pending = ?,"
     " credits_posted = ?, closed = ? WHERE id = ?"
@@ -178,15 +196,71 @@ def _transfer(row: Sequence[Any]) -> Transfer:
     )
 
 
-def _transfer_row(t: Transfer) -> Sequence[Any]:
+def _transfer_values(t: Transfer) -> tuple[Any, ...]:
+    """A transfer as a plain tuple (sqlite3 binds an exact tuple faster than a NamedTuple):
+    `_PLAIN_TRANSFER_VALUES` for the common transfer with no pending id, user data or
+    timeout (fewer values to bind), else all 13 columns."""
+    if not (t[4] or t[5] or t[6] or t[7] or t[8]):
+        return (t[0], t[1], t[2], t[3], t[9], t[10], t[11], t[12])
     if fits_signed_64(t.user_data_128) and fits_signed_64(t.user_data_64):
-        return t
+        return tuple(t)
     return (
         *t[:5],
         encode_u128(t.user_data_128),
         encode_u64(t.user_data_64),
         *t[7:],
     )
+
+
+_PLAIN_TRANSFER_VALUES = 8
+_INSERT_PLAIN_TRANSFERS = (
+    "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code,"
+    " flags, timestamp, pending_id, user_data_128, user_data_64, user_data_32, timeout)"
+)
+_multi_row_statements: dict[tuple[str, int], str] = {}
+
+
+def _multi_row(head: str, group: str, rows: int, tail: str = "") -> str:
+    """`head VALUES group, group, ... tail` with `rows` groups, cached by shape."""
+    key = (head + group + tail, rows)
+    statement = _multi_row_statements.get(key)
+    if statement is None:
+        statement = f"{head} VALUES {', '.join([group] * rows)}{tail}"
+        _multi_row_statements[key] = statement
+    return statement
+
+
+def _insert_transfers(connection: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert transfer rows a few statements at a time: each statement runs in one call that
+    releases the GIL, so the committer thread can go on applying while this one writes."""
+    plain = [row for row in rows if len(row) == _PLAIN_TRANSFER_VALUES]
+    full = (
+        [row for row in rows if len(row) != _PLAIN_TRANSFER_VALUES]
+        if len(plain) < len(rows)
+        else []
+    )
+    shapes = (
+        (plain, _INSERT_PLAIN_TRANSFERS, "(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)"),
+        (full, f"INSERT INTO transfers ({_TRANSFER_COLUMNS})", "(" + ", ".join("?" * 13) + ")"),
+    )
+    step = sqlite_rows_per_statement_max
+    for shaped, head, group in shapes:
+        for start in range(0, len(shaped), step):
+            part = shaped[start : start + step]
+            connection.execute(
+                _multi_row(head, group, len(part)), list(itertools.chain.from_iterable(part))
+            )
+
+
+def _many(
+    connection: sqlite3.Connection, statement: str, rows: Sequence[Sequence[Any]]
+) -> Callable[[], None]:
+    """`executemany` as a piece of work for `SqliteWriteTransaction._write`."""
+
+    def work() -> None:
+        connection.executemany(statement, rows)
+
+    return work
 
 
 def _ids_json(ids: Sequence[int] | set[int]) -> str:
@@ -204,22 +278,31 @@ class SqliteSession:
 
     dialect = "sqlite"
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, connection: sqlite3.Connection, before: Callable[[], None] | None = None
+    ) -> None:
         self._connection = connection
+        self._before = before  # a write transaction's: wait for its writer thread first
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> int:
+        if self._before is not None:
+            self._before()
         try:
             return self._connection.execute(sql, parameters).rowcount
         except sqlite3.OperationalError as error:
             raise _transient_or_same(error) from error
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        if self._before is not None:
+            self._before()
         try:
             self._connection.executemany(sql, rows)
         except sqlite3.OperationalError as error:
             raise _transient_or_same(error) from error
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._before is not None:
+            self._before()
         try:
             rows: list[tuple[Any, ...]] = self._connection.execute(sql, parameters).fetchall()
         except sqlite3.OperationalError as error:
@@ -227,6 +310,8 @@ class SqliteSession:
         return rows
 
     def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        if self._before is not None:
+            self._before()
         try:
             row: tuple[Any, ...] | None = self._connection.execute(sql, parameters).fetchone()
         except sqlite3.OperationalError as error:
@@ -239,17 +324,101 @@ def _transient_or_same(error: sqlite3.OperationalError) -> Exception:
     return translated if isinstance(translated, TransientStoreError) else error
 
 
+class _FastGilHandOver:
+    """Shorten the interpreter's switch interval while any writer thread is busy.
+
+    The writer releases the GIL inside each statement and must take it back after; with the
+    default 5 ms interval it would wait up to that long each time behind the applying
+    committer thread. Counted, so overlapping transactions (of several stores) restore the
+    interval only when the last one is done."""
+
+    _lock = threading.Lock()
+    _users = 0
+    _saved_s = 0.0
+
+    @classmethod
+    def enter(cls) -> None:
+        with cls._lock:
+            if cls._users == 0:
+                cls._saved_s = sys.getswitchinterval()
+                sys.setswitchinterval(min(cls._saved_s, sqlite_writer_switch_interval_us / 1e6))
+            cls._users += 1
+
+    @classmethod
+    def leave(cls) -> None:
+        with cls._lock:
+            invariant(cls._users > 0, "leave follows enter")
+            cls._users -= 1
+            if cls._users == 0:
+                sys.setswitchinterval(cls._saved_s)
+
+
 class SqliteWriteTransaction:
+    """One write transaction on the store's writer connection.
+
+    Large groups are written by the store's writer thread while the committer thread is still
+    applying: `write_transfers` hands it full statements of rows, and every other use of the
+    connection (reads, other contexts' SQL, `persist`, `commit`) waits for it first, so the
+    connection is never used by two threads at once and statements run in the order made.
+    Small groups are written inline, where a thread hand-off would cost more than it saves.
+    """
+
     def __init__(self, store: SqliteLedgerStore, connection: sqlite3.Connection) -> None:
         self._store = store
         self._connection = connection
         self.committed = False
-        self.sql = SqliteSession(connection)
+        self.sql = SqliteSession(connection, self.wait_for_writer)
+        self._transfer_rows: list[tuple[Any, ...]] = []  # handed over, not yet written
+        self._transfers_handed = 0
+        self._writes: list[Future[None]] = []  # on the writer thread, in order
+        self._transfer_id_max: int | None = None
+        self.large = False  # used the writer thread: checkpointed by the checkpoint thread
+
+    def _write(self, work: Callable[[], None], *, large: bool) -> None:
+        """Run `work` on the connection: on the writer thread if it is large or the writer
+        is busy (to keep the order), else here."""
+        if large or self._writes:
+            if not self._writes:
+                _FastGilHandOver.enter()
+            self.large = True
+            self._writes.append(self._store._writer_thread().submit(work))
+        else:
+            work()
+
+    def wait_for_writer(self) -> None:
+        """Block until the writer thread has run everything handed to it, and raise its first
+        error here (`GroupWriteError`, or `TransientStoreError` for a busy database)."""
+        writes, self._writes = self._writes, []
+        if not writes:
+            return
+        first_error: BaseException | None = None
+        for write in writes:
+            error = write.exception()
+            if error is not None and first_error is None:
+                first_error = error
+        _FastGilHandOver.leave()
+        if isinstance(first_error, sqlite3.Error):
+            translated = _translate(first_error)
+            if isinstance(translated, TransientStoreError):
+                raise translated from first_error
+            raise GroupWriteError(str(translated)) from first_error
+        if first_error is not None:
+            raise first_error
+
+    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+        self._transfers_handed += len(transfers)
+        rows = self._transfer_rows
+        rows.extend([_transfer_values(t) for t in transfers])
+        if len(rows) >= self._store.background_write_rows_min:
+            self._transfer_rows = []
+            connection = self._connection
+            self._write(lambda: _insert_transfers(connection, rows), large=True)
 
     def open(
         self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
     ) -> tuple[int, int, bytes, list[Transfer]]:
         # In process, a look-up costs no round trip: `transfer_ids` wait for `load`.
+        self.wait_for_writer()
         sequence, timestamp_last, hash_last = self._head()
         due = self._due_expiries(max(now_ns, timestamp_last + 1), expiry_limit)
         return sequence, timestamp_last, hash_last, due
@@ -263,8 +432,14 @@ class SqliteWriteTransaction:
         return (row[0], row[1], row[2])
 
     def load(self, state: LedgerState, account_ids: set[int], transfer_ids: set[int]) -> None:
+        self.wait_for_writer()
         connection = self._connection
-        missing_transfers = [i for i in transfer_ids if i not in state.transfers]
+        stored_max = self._stored_transfer_id_max()
+        missing_transfers = [  # malformed ids are refused by the domain: nothing to find
+            i
+            for i in transfer_ids
+            if type(i) is int and i <= stored_max and i not in state.transfers
+        ]
         pending_ids: list[int] = []
         if missing_transfers:
             for row in connection.execute(
@@ -311,6 +486,18 @@ class SqliteWriteTransaction:
                 accounts[account.id] = account
                 cache[account.id] = account
 
+    def _stored_transfer_id_max(self) -> int:
+        """The largest transfer id stored (created or remembered as failed) before this
+        transaction: a larger id cannot exist, so clients with rising ids (as TigerBeetle
+        advises) skip the look-up. Later ids of this transaction are in the state anyway."""
+        if self._transfer_id_max is None:
+            row = self._connection.execute(
+                "SELECT max(coalesce((SELECT max(id) FROM transfers), 0),"
+                " coalesce((SELECT max(id) FROM transfers_failed), 0))"
+            ).fetchone()
+            self._transfer_id_max = int(row[0])
+        return self._transfer_id_max
+
     def _due_expiries(self, now_ns: int, limit: int) -> list[Transfer]:
         rows = self._connection.execute(
             f"SELECT {', '.join('t.' + c.strip() for c in _TRANSFER_COLUMNS.split(','))}"
@@ -322,85 +509,112 @@ class SqliteWriteTransaction:
         return [_transfer(row) for row in rows]
 
     def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:
+        invariant(
+            self._transfers_handed == len(outcome.transfers_created),
+            "every transfer created was handed to write_transfers",
+        )
         connection = self._connection
         cache = self._store._accounts
-        if outcome.accounts_created:
-            connection.executemany(
-                _INSERT_ACCOUNT,
-                [
-                    (
-                        a.id,
-                        a.ledger,
-                        a.code,
-                        a.flags,
-                        encode_u128(a.user_data_128),
-                        encode_u64(a.user_data_64),
-                        a.user_data_32,
-                        0,
-                        0,
-                        0,
-                        0,
-                        a.timestamp,
-                        int(a.closed),
-                    )
-                    for a in outcome.accounts_created
-                ],
+        # The transfers still waiting first: the writer thread inserts them while the account
+        # rows are prepared here.
+        if self._transfer_rows:
+            transfer_rows, self._transfer_rows = self._transfer_rows, []
+            self._write(
+                lambda: _insert_transfers(connection, transfer_rows),
+                large=len(transfer_rows) >= self._store.background_write_rows_min,
             )
+        if outcome.accounts_created:
+            account_rows = [
+                (
+                    a.id,
+                    a.ledger,
+                    a.code,
+                    a.flags,
+                    encode_u128(a.user_data_128),
+                    encode_u64(a.user_data_64),
+                    a.user_data_32,
+                    0,
+                    0,
+                    0,
+                    0,
+                    a.timestamp,
+                    int(a.closed),
+                )
+                for a in outcome.accounts_created
+            ]
+            self._write(_many(connection, _INSERT_ACCOUNT, account_rows), large=False)
             for a in outcome.accounts_created:
                 cache[a.id] = a
-        if outcome.transfers_created:
-            connection.executemany(
-                _INSERT_TRANSFER, [_transfer_row(t) for t in outcome.transfers_created]
+        if outcome.accounts_changed:
+            # Early (after the accounts it may update are inserted), so that the writer thread
+            # starts on it while the rest is prepared; in id order, so that neighbouring rows
+            # share B-tree pages.
+            accounts = state.accounts
+            balance_rows = list(
+                map(_BALANCE_COLUMNS, [accounts[i] for i in sorted(outcome.accounts_changed)])
+            )
+            self._write(
+                _many(connection, _UPDATE_ACCOUNT, balance_rows),
+                large=len(balance_rows) >= self._store.background_write_rows_min,
             )
         if outcome.expiries:
-            connection.executemany(
-                "INSERT INTO expiries (pending_id, timestamp) VALUES (?, ?)", outcome.expiries
+            self._write(
+                _many(
+                    connection,
+                    "INSERT INTO expiries (pending_id, timestamp) VALUES (?, ?)",
+                    list(outcome.expiries),
+                ),
+                large=False,
             )
         if outcome.pending_changed:
-            connection.executemany(
-                "INSERT OR REPLACE INTO pending_states (pending_id, state, expires_at)"
-                " VALUES (?, ?, ?)",
-                outcome.pending_changed.values(),
-            )
-        if outcome.accounts_changed:
-            accounts = state.accounts
-            connection.executemany(
-                _UPDATE_ACCOUNT,
-                [
-                    (
-                        a.debits_pending,
-                        a.debits_posted,
-                        a.credits_pending,
-                        a.credits_posted,
-                        a.closed,
-                        a.id,
-                    )
-                    for a in (accounts[i] for i in outcome.accounts_changed)
-                ],
+            self._write(
+                _many(
+                    connection,
+                    "INSERT OR REPLACE INTO pending_states (pending_id, state, expires_at)"
+                    " VALUES (?, ?, ?)",
+                    list(outcome.pending_changed.values()),
+                ),
+                large=False,
             )
         if outcome.failed:
-            connection.executemany(
-                "INSERT INTO transfers_failed (id, status, timestamp) VALUES (?, ?, ?)",
-                outcome.failed,
+            self._write(
+                _many(
+                    connection,
+                    "INSERT INTO transfers_failed (id, status, timestamp) VALUES (?, ?, ?)",
+                    list(outcome.failed),
+                ),
+                large=False,
             )
         if outcome.balances:
-            connection.executemany(
-                "INSERT INTO account_balances (account_id, timestamp, debits_pending,"
-                " debits_posted, credits_pending, credits_posted) VALUES (?, ?, ?, ?, ?, ?)",
-                outcome.balances,
+            self._write(
+                _many(
+                    connection,
+                    "INSERT INTO account_balances (account_id, timestamp, debits_pending,"
+                    " debits_posted, credits_pending, credits_posted) VALUES (?, ?, ?, ?, ?, ?)",
+                    list(outcome.balances),
+                ),
+                large=False,
             )
 
     def append_journal(self, entry: JournalEntry) -> None:
-        self._connection.execute(
-            "INSERT INTO journal (sequence, timestamp_first, timestamp_last, record_count,"
-            " payload_hash, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            entry,
+        self._write(
+            _many(
+                self._connection,
+                "INSERT INTO journal (sequence, timestamp_first, timestamp_last, record_count,"
+                " payload_hash, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [entry],
+            ),
+            large=False,
         )
 
     def commit(self) -> None:
+        self.wait_for_writer()
         self._store._before_commit()
+        self._store._choose_checkpointing(large=self.large)
         self._connection.execute("COMMIT")
         self.committed = True
+        if self.large:
+            self._store._checkpoint_soon()
 
 
 class SqliteLedgerStore:
@@ -408,8 +622,18 @@ class SqliteLedgerStore:
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        background_write_rows_min: int = sqlite_background_write_rows_min,
+    ) -> None:
+        """`background_write_rows_min`: a group's rows go to the writer thread once this many
+        are waiting (tests lower it to run every group through the writer thread)."""
         invariant(synchronous in ("OFF", "NORMAL", "FULL", "EXTRA"), "unknown synchronous mode")
+        invariant(background_write_rows_min > 0, "the writer thread takes at least one row")
+        self.background_write_rows_min = background_write_rows_min
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
@@ -421,7 +645,12 @@ class SqliteLedgerStore:
         self._data_version = -1
         # Test hook: called right before COMMIT, to inject storage failures.
         self.before_commit_hook: Any = None
+        self._writer_pool: ThreadPoolExecutor | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._checkpoint_due = threading.Event()
+        self._closing = threading.Event()
         self._writer = self._connect()
+        self._autocheckpoint_pages = 1_000  # SQLite's default
         self._writer.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
@@ -477,18 +706,68 @@ class SqliteLedgerStore:
             try:
                 yield transaction
             except sqlite3.Error as error:
-                self._abort(connection)
+                self._abort(transaction)
                 raise _translate(error) from error
             except BaseException:
-                self._abort(connection)
+                self._abort(transaction)
                 raise
             if not transaction.committed:
-                self._abort(connection)
+                self._abort(transaction)
 
-    def _abort(self, connection: sqlite3.Connection) -> None:
+    def _abort(self, transaction: SqliteWriteTransaction) -> None:
         self._accounts.clear()  # the batch mutated cached states in place
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
+        # The connection must be idle before ROLLBACK; the error that got us here is raised.
+        with contextlib.suppress(Exception):
+            transaction.wait_for_writer()
+        if self._writer.in_transaction:
+            self._writer.execute("ROLLBACK")
+
+    def _choose_checkpointing(self, *, large: bool) -> None:
+        """Checkpoints copy the WAL back into the database file and fsync it. After small
+        commits SQLite does it within COMMIT once the WAL passes 1,000 pages (one commit in
+        hundreds pays it); a large commit alone writes more than that, so it would pay it
+        every time and double its commit time: those leave it to the checkpoint thread, and
+        the writer steps in only if that thread falls far behind."""
+        if self._memory:
+            return
+        pages = sqlite_wal_checkpoint_fallback_pages if large else 1_000
+        if pages != self._autocheckpoint_pages:
+            self._writer.execute(f"PRAGMA wal_autocheckpoint = {pages}")
+            self._autocheckpoint_pages = pages
+
+    def _checkpoint_soon(self) -> None:
+        """After a commit: let the checkpoint thread copy the new WAL frames back."""
+        if self._memory:
+            return
+        if self._checkpointer is None:
+            self._checkpointer = threading.Thread(
+                target=self._run_checkpoints, name="sqlite-checkpointer", daemon=True
+            )
+            self._checkpointer.start()
+        self._checkpoint_due.set()
+
+    def _run_checkpoints(self) -> None:
+        connection = self._connect()
+        try:
+            while True:
+                self._checkpoint_due.wait()
+                # Commits that come meanwhile share this checkpoint: a page written by several
+                # of them is copied back once, and small commits do not each pay an fsync.
+                if self._closing.wait(sqlite_wal_checkpoint_interval_ms / 1000):
+                    return
+                self._checkpoint_due.clear()
+                # PASSIVE: never waits for, nor blocks, the writer or the readers. If busy, the
+                # next commit asks again; the writer's own fallback bounds the WAL meanwhile.
+                with contextlib.suppress(sqlite3.OperationalError):
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+
+    def _writer_thread(self) -> ThreadPoolExecutor:
+        """The thread that writes large groups while the committer goes on applying."""
+        if self._writer_pool is None:
+            self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        return self._writer_pool
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -680,7 +959,15 @@ class SqliteLedgerStore:
             self._accounts.clear()
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._closing.set()
+            self._checkpoint_due.set()
+            self._checkpointer.join()
+            self._checkpointer = None
         with self._write_lock:
+            if self._writer_pool is not None:
+                self._writer_pool.shutdown()
+                self._writer_pool = None
             self._writer.close()
         reader: sqlite3.Connection | None = getattr(self._readers, "connection", None)
         if reader is not None:
