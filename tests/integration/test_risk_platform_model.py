@@ -192,3 +192,13 @@ def test_a_champion_lacking_a_feature_a_saved_rule_uses_is_refused_at_start(
         build_platform(database, clock=FixedClock(START_NS), model_registry=demo_registry)
     assert "model v0001 does not fit this platform" in str(refused.value)
     assert "balance_drain_ratio" in str(refused.value)
+
+
+def test_serve_refuses_to_start_on_a_damaged_champion(demo_registry: Path, tmp_path: Path) -> None:
+    corrupt(demo_registry / "v0001")
+    arguments = ["serve", "--database", str(tmp_path / "db.sqlite3"), "--no-demo"]
+    arguments += ["--model-registry", str(demo_registry)]
+    result = CliRunner().invoke(app, arguments, env={"COLUMNS": "300"})
+    assert result.exit_code == 1
+    assert "the champion model cannot be used" in result.output
+    assert "--no-model" in result.output

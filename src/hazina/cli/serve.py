@@ -126,8 +126,9 @@ def serve(
     except (ModelLoadError, RegistryError) as error:
         console.print(f"[red]{error}[/]")
         console.print(
-            "Promote a working version (`hazina risk models/promote --registry ...`), or start "
-            "with --no-model."
+            f"`hazina risk models --registry {model_registry}` lists the versions, `hazina risk "
+            f"promote VERSION --registry {model_registry}` makes a working one champion; or "
+            "start with --no-model."
         )
         raise typer.Exit(code=1) from error
     stop = threading.Event()
