@@ -24,7 +24,10 @@ transfer_batch_size_max: Final = 8_189  # as TigerBeetle: events per request
 account_batch_size_max: Final = 8_189
 query_limit_max: Final = 8_189  # rows per lookup or query page
 group_commit_requests_max: Final = 64  # caller requests gathered into one database transaction
-group_commit_wait_ms: Final = 1  # how long the committer lingers for more callers
+# After taking the waiting requests, the committer lingers this long for callers of the group
+# before (answered moments ago, about to send again), when that group had more than one:
+# two cohorts that take turns at commit become one group, sharing one fsync.
+group_commit_linger_us: Final = 200
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
 transfer_apply_chunk_size: Final = 1_024  # events applied before their rows go to the writer
 

@@ -16,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hazina.kernel.clock import Clock
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     account_batch_size_max,
+    group_commit_linger_us,
     group_commit_requests_max,
     pending_expiry_batch_max,
     serialization_retries_max,
@@ -86,6 +87,7 @@ class _Request:
     batch: Sequence[AccountRequest] | Sequence[TransferRequest]
     future: Future[Any]
     work: Callable[[LedgerUnit], Any] | None = None
+    enqueued_at: float = field(default_factory=time.monotonic)
 
 
 class _UnitFailedError(Exception):
@@ -121,6 +123,8 @@ class LedgerService:
         self._start_lock = threading.Lock()
         self._closed = False
         self.commits = 0  # database transactions committed, for group-commit measurements
+        self._last_group_size = 0  # callers in the last group, and when they were answered
+        self._released_at = 0.0
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -183,20 +187,7 @@ class LedgerService:
 
     def _run_committer(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            group = [first]
-            stop = False
-            while len(group) < group_commit_requests_max:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stop = True
-                    break
-                group.append(more)
+            group, stop = self._gather(self._queue.get())
             requests = [r for r in group if isinstance(r, _Request)]
             while requests:
                 try:
@@ -211,8 +202,49 @@ class LedgerService:
                     for request, result in zip(requests, results, strict=True):
                         request.future.set_result(result)
                 break
+            self._last_group_size = len(group)
+            self._released_at = time.monotonic()
             if stop:
                 return
+
+    def _gather(self, first: _Request | object) -> tuple[list[_Request | object], bool]:
+        """The group: `first`, what waits behind it, and, when callers take turns, those who
+        are about to come back.
+
+        Callers of the last group were answered moments ago and are sending again; requests
+        that queued while it committed belong to callers who were not in it. If both kinds
+        are about (more than one caller), linger a little for the group to hold them all:
+        two cohorts taking turns at commit become one group that shares one fsync."""
+        if first is _STOP:
+            return [], True
+        group: list[_Request | object] = [first]
+        stop = False
+        linger_until = time.monotonic() + group_commit_linger_us / 1e6
+        released_at = self._released_at
+        # Requests that queued while the last group committed: their callers were not in it.
+        others = int(isinstance(first, _Request) and first.enqueued_at < released_at)
+        while len(group) < group_commit_requests_max:
+            more: _Request | object
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                target = min(self._last_group_size + others, group_commit_requests_max)
+                if self._last_group_size < 2 or len(group) >= target:
+                    break
+                wait_s = linger_until - time.monotonic()
+                if wait_s <= 0:
+                    break
+                try:
+                    more = self._queue.get(timeout=wait_s)
+                except queue.Empty:
+                    break
+            if more is _STOP:
+                stop = True
+                break
+            group.append(more)
+            if isinstance(more, _Request) and more.enqueued_at < released_at:
+                others += 1
+        return group, stop
 
     def _commit_with_retries(self, requests: list[_Request]) -> list[Any]:
         attempt = 0
