@@ -1059,11 +1059,12 @@ class PostgresBackend:
 
         def hook() -> None:
             # The writer is the only session of this database inside a transaction: it holds
-            # the write lock and waits to COMMIT. Kill it and wait until it is gone, so that the
-            # COMMIT cannot reach it.
+            # the write lock, and its writes travel with the COMMIT still to come (one round
+            # trip), so it may be idle or still running them. Kill it and wait until it is
+            # gone, so that the COMMIT cannot reach it.
             rows = admin.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
             ).fetchall()
             if len(rows) != 1:
                 raise SimulationError(f"expected one writer in a transaction, found {rows}")

@@ -62,7 +62,7 @@ from hazina.ledger.domain.model import (
 from hazina.ledger.store.base import StoreError, TransientStoreError
 from hazina.ledger.store.codec import decode_u64, encode_u64
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: ledger_expect(), for checks that travel with the writes
 # Advisory locks, two-part keys: a class (one for creating the schema, one held by every
 # writer) and the hash of the schema the tables live in, so that ledgers in different schemas
 # of one database do not wait for each other.
@@ -365,6 +365,17 @@ BEGIN
 END;
 $$;
 
+-- A check inside a statement: the transaction fails there, so the writes, the journal entry
+-- and COMMIT can be sent together (COMMIT of a failed transaction rolls back).
+CREATE OR REPLACE FUNCTION ledger_expect(ok BOOLEAN, message TEXT) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT ok THEN
+        RAISE EXCEPTION USING ERRCODE = 'check_violation', MESSAGE = message;
+    END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
@@ -428,19 +439,27 @@ _TRANSFER_COLUMNS = (
     " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
 )
 _TRANSFER_TYPES = [*["int8"] * 5, "numeric", *["int8"] * 4, "int4", "int4", "int8"]
-_TRANSFER_VALUES = ", ".join(["%s"] * 13)
+_INSERT_TRANSFERS_UNNEST = (
+    f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) SELECT * FROM unnest("
+    "%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %s::numeric[],"
+    " %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[],"
+    " %b::bigint[])"
+)
 # Up to this many rows go in as pipelined INSERTs inside the pipeline; more go by COPY.
 _PIPELINED_ROWS_MAX = 64
 _BALANCE_COLUMNS = (
     "account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted"
 )
 _UPDATE_ACCOUNTS = (
-    "UPDATE accounts AS a SET debits_pending = u.debits_pending,"
+    "WITH updated AS ("
+    " UPDATE accounts AS a SET debits_pending = u.debits_pending,"
     " debits_posted = u.debits_posted, credits_pending = u.credits_pending,"
     " credits_posted = u.credits_posted, closed = u.closed"
     " FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[], %b::bigint[],"
     " %b::boolean[]) AS u (id, debits_pending, debits_posted, credits_pending, credits_posted,"
-    " closed) WHERE a.id = u.id"
+    " closed) WHERE a.id = u.id RETURNING 1)"
+    " SELECT ledger_expect(count(*) = %s, 'ledger: an account to update does not exist')"
+    " FROM updated"
 )
 _UPSERT_PENDING = (
     "INSERT INTO pending_states (pending_id, state, expires_at)"
@@ -546,6 +565,14 @@ def _ids(ids: Sequence[int] | set[int]) -> list[int]:
     return [i for i in ids if type(i) is int and 0 < i < _ID_LIMIT]
 
 
+def _connection_lost(error: psycopg.Error) -> bool:
+    """The error says the session ended: a connection exception (class 08) or the server
+    shutting the backend down (57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+    connect now)."""
+    sqlstate = error.sqlstate or ""
+    return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
+
+
 def _translate(error: psycopg.Error) -> StoreError:
     if error.sqlstate in _TRANSIENT_SQLSTATES:
         return TransientStoreError(f"{type(error).__name__}: {error}")
@@ -631,7 +658,6 @@ class PostgresWriteTransaction:
         # needed yet travel together, so a small group costs a few round trips, not a dozen.
         self._pipeline = pipeline
         self._pipeline_context = pipeline_context
-        self._account_updates: list[tuple[psycopg.Cursor[Any], int]] = []
         self._journal_cursor: psycopg.Cursor[Any] | None = None
         self._prefetched: tuple[set[int], list[Any]] = (set(), [])
         self.sql = PostgresSession(connection, pipeline)
@@ -801,14 +827,18 @@ class PostgresWriteTransaction:
             for a in outcome.accounts_created:
                 cache[a.id] = a
         if outcome.transfers_created and self._pipeline is not None:
-            cursor.executemany(
-                f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) VALUES ({_TRANSFER_VALUES})",
-                [
-                    t._replace(user_data_64=encode_u64(t.user_data_64))
-                    if t.user_data_64 >= _ID_LIMIT
-                    else t
-                    for t in outcome.transfers_created
-                ],
+            # One statement for the group's transfers (one row per INSERT would cost the
+            # server and psycopg a statement each).
+            created = outcome.transfers_created
+            columns = list(zip(*created, strict=True))
+            cursor.execute(
+                _INSERT_TRANSFERS_UNNEST,
+                (
+                    *(_Int8Array(column) for column in columns[:5]),
+                    list(columns[5]),
+                    _Int8Array([v if v < _ID_LIMIT else encode_u64(v) for v in columns[6]]),
+                    *(_Int8Array(column) for column in columns[7:]),
+                ),
             )
         elif outcome.transfers_created:
             with cursor.copy(
@@ -843,8 +873,7 @@ class PostgresWriteTransaction:
             )
         if outcome.accounts_changed:
             changed = [state.accounts[i] for i in outcome.accounts_changed]
-            update = self._connection.cursor()
-            update.execute(
+            cursor.execute(
                 _UPDATE_ACCOUNTS,
                 (
                     _Int8Array([a.id for a in changed]),
@@ -853,11 +882,9 @@ class PostgresWriteTransaction:
                     _Int8Array([a.credits_pending for a in changed]),
                     _Int8Array([a.credits_posted for a in changed]),
                     _BoolArray([a.closed for a in changed]),
+                    len(changed),
                 ),
             )
-            self._account_updates.append((update, len(changed)))
-            if self._pipeline is None:
-                self._check_account_updates()
             self._account_statements += 1
         if outcome.failed:
             cursor.execute(
@@ -886,11 +913,6 @@ class PostgresWriteTransaction:
                 for balance in outcome.balances:
                     copy.write_row(balance)
 
-    def _check_account_updates(self) -> None:
-        for update, expected in self._account_updates:
-            invariant(update.rowcount == expected, "every changed account exists")
-        self._account_updates.clear()
-
     def append_journal(self, entry: JournalEntry) -> None:
         # The accounts version as our own writes left it comes back with the insert; read at
         # COMMIT, so that in pipeline mode the insert travels with the batch's writes.
@@ -907,14 +929,25 @@ class PostgresWriteTransaction:
         if version_cursor is None and self._account_statements:
             version_cursor = self._connection.cursor()
             version_cursor.execute("SELECT version FROM ledger_accounts_version")
-        if self._pipeline is not None:
-            # In pipeline mode, the one round trip of the batch's writes and journal entry:
-            # every write confirmed (and the transaction idle) before COMMIT is sent.
-            self._pipeline.sync()
+        self._store._before_commit()
+        try:
+            # In pipeline mode the batch's writes, its journal entry and COMMIT go in one round
+            # trip: a write that fails (every check is in the statements themselves) fails the
+            # transaction, and its COMMIT then rolls back; the error is raised here.
+            self._connection.commit()
+        except psycopg.Error as error:
+            if self._connection.closed or self._connection.broken or _connection_lost(error):
+                # COMMIT was sent and the connection broke: it may or may not have happened.
+                # Not transient, since a blind retry could report `exists` for its own work.
+                # (The server's goodbye may arrive as the error of a write sent before COMMIT,
+                # before the client sees the socket close: the same case, however it shows.)
+                self._store._abort(self._connection)
+                raise StoreError(f"commit outcome unknown, connection lost: {error}") from error
+            raise
+        self.committed = True
         if version_cursor is not None:
             row = version_cursor.fetchone()
             self._accounts_version_now = None if row is None else row[0]
-        self._check_account_updates()
         version = self._accounts_version
         if self._account_statements:
             assert version is not None  # persist() began the transaction
@@ -925,17 +958,6 @@ class PostgresWriteTransaction:
                 version = None
             else:
                 version = self._accounts_version_now
-        self._store._before_commit()
-        try:
-            self._connection.commit()
-        except psycopg.Error as error:
-            if self._connection.closed or self._connection.broken:
-                # COMMIT was sent and the connection broke: it may or may not have happened.
-                # Not transient, since a blind retry could report `exists` for its own work.
-                self._store._abort(self._connection)
-                raise StoreError(f"commit outcome unknown, connection lost: {error}") from error
-            raise
-        self.committed = True
         if self._accounts_version is None:
             return  # nothing read or written: the cache is as valid as before
         self._store._accounts_version = version
