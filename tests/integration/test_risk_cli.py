@@ -55,3 +55,15 @@ def test_train_refuses_a_missing_or_unknown_dataset(tmp_path: Path) -> None:
     )
     assert refused.exit_code == 1
     assert "match no known layout" in refused.output
+
+
+def test_evaluate_handbook_refuses_seeds_or_folds_off_the_protocol(tmp_path: Path) -> None:
+    dataset = tmp_path / "transactions.parquet"  # never read: the options are refused first
+    runner = CliRunner()
+    command = ["risk", "evaluate-handbook", "--dataset", str(dataset)]
+    no_seed = runner.invoke(app, [*command, "--seeds", "0"])
+    assert no_seed.exit_code == 2
+    assert "at least one seed" in no_seed.output
+    longer = runner.invoke(app, [*command, "--validation", "--history-days", "28"])
+    assert longer.exit_code == 2
+    assert "7 training days only" in longer.output

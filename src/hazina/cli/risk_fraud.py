@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -16,14 +16,18 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.kernel.datasets import DatasetMissingError, dataset_path
-from hazina.risk.data import DatasetFormatError
+from hazina.risk.data import DatasetFormatError, load_payments
 from hazina.risk.handbook import (
+    HandbookFolds,
     HandbookReport,
     best_published_average_precision,
     best_published_card_precision_at_100,
     best_published_roc_auc,
     evaluate_handbook,
+    evaluate_handbook_folds,
+    handbook_start_day,
     handbook_train_days,
+    handbook_validation_start_days,
     published_results,
 )
 from hazina.risk.registry import ModelRegistry, RegistryError
@@ -97,7 +101,7 @@ def train(
     console.print(f"replay {report.replay_s:.1f} s, training {report.training_s:.1f} s")
 
 
-def _table(report: HandbookReport, title: str) -> Table:
+def _published_table(title: str) -> Table:
     table = Table(title=title)
     for column in ("model", "source", "ROC AUC", "Average precision", "Card Precision@100"):
         table.add_column(column)
@@ -116,6 +120,11 @@ def _table(report: HandbookReport, title: str) -> Table:
         f"{best_published_average_precision:.3f}",
         f"{best_published_card_precision_at_100:.3f}",
     )
+    return table
+
+
+def _table(report: HandbookReport, title: str) -> Table:
+    table = _published_table(title)
     metrics = report.metrics
     table.add_row(
         "[bold]hazina: online features + LightGBM[/]",
@@ -143,6 +152,17 @@ def evaluate_handbook_command(
     members: Annotated[int, typer.Option(help="Boosters averaged in the model")] = 1,
     threads: Annotated[int, typer.Option(help="LightGBM threads")] = 2,
     seed: Annotated[int, typer.Option(help="Seed of the first booster")] = 0,
+    seeds: Annotated[
+        int, typer.Option(help="Models with seeds seed .. seed + seeds - 1: mean and range")
+    ] = 1,
+    validation: Annotated[
+        bool,
+        typer.Option(
+            "--validation",
+            help="The handbook's four validation folds (training from 2018-07-11, -04, "
+            "06-27, -20) instead of the test week: for model selection",
+        ),
+    ] = False,
 ) -> None:
     """The Fraud Detection Handbook's protocol (train 7 days from 2018-07-25, 7-day delay,
     7-day test) with features from the online engine; prints the published table and ours."""
@@ -151,6 +171,23 @@ def evaluate_handbook_command(
     except DatasetMissingError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(code=1) from error
+    if seeds < 1:
+        raise typer.BadParameter("at least one seed", param_hint="--seeds")
+    if seeds > 1 or validation:
+        if history_days != handbook_train_days:
+            raise typer.BadParameter(
+                "--seeds and --validation run the handbook's 7 training days only",
+                param_hint="--history-days",
+            )
+        folds = evaluate_handbook_folds(
+            load_payments(path),
+            start_days=handbook_validation_start_days if validation else (handbook_start_day,),
+            seeds=tuple(range(seed, seed + seeds)),
+            parameters=ModelParameters(members=members, threads=threads),
+            progress=_progress("replaying"),
+        )
+        _print_folds(folds, validation=validation, members=members)
+        return
     report = evaluate_handbook(
         path,
         parameters=ModelParameters(members=members, threads=threads, seed=seed),
@@ -171,6 +208,38 @@ def evaluate_handbook_command(
     console.print(
         f"replay {report.replay_s:.1f} s, training {report.training_s:.1f} s, "
         f"total {report.total_s:.1f} s"
+    )
+
+
+def _print_folds(folds: HandbookFolds, *, validation: bool, members: int) -> None:
+    start = datetime(2018, 4, 1, tzinfo=UTC)
+    what = "validation folds (model selection)" if validation else "test 2018-08-08..14"
+    if validation:
+        table = Table(title=f"Fraud Detection Handbook protocol, {what}")
+        for column in ("training from", "seed", "ROC AUC", "Average precision", "CP@100"):
+            table.add_column(column)
+    else:
+        table = _published_table(f"Fraud Detection Handbook, {what} (the handbook's protocol)")
+    for result in folds.results:
+        metrics = result.metrics
+        first = start + timedelta(days=result.start_day)
+        table.add_row(
+            f"{first:%Y-%m-%d}" if validation else "hazina: online features + LightGBM",
+            f"seed {result.seed}",
+            f"{metrics.roc_auc:.3f}",
+            f"{metrics.average_precision:.3f}",
+            f"{metrics.card_precision_at_k:.3f}",
+        )
+    cells = []
+    for metric in ("roc_auc", "average_precision", "card_precision_at_k"):
+        values = folds.values(metric)
+        cells.append(f"[bold]{values.mean():.3f}[/] ({values.min():.3f}-{values.max():.3f})")
+    runs = len(folds.results)
+    table.add_row(f"[bold]mean (range) of {runs} runs[/]", f"{members} booster(s)", *cells)
+    console.print(table)
+    console.print(
+        f"replayed {folds.replayed_payments:,} payments through the online feature engine; "
+        f"replay {folds.replay_s:.1f} s, training {folds.training_s:.1f} s"
     )
 
 

@@ -184,3 +184,79 @@ def evaluate_handbook_payments(
         total_s=time.perf_counter() - started,
         model=model,
     )
+
+
+# The handbook's model selection (chapter 5.3, `prequential_grid_search`): four validation
+# folds, each the same protocol shifted back, training from 2018-07-11, -04, 06-27 and -20
+# (the test week's training start less the delay and the test week, then a week at a time),
+# so every validation week ends before the test protocol's training week begins.
+handbook_validation_start_days = (101, 94, 87, 80)
+
+
+@dataclass(frozen=True, slots=True)
+class FoldResult:
+    start_day: int  # the first training day of the fold
+    seed: int
+    metrics: Metrics
+
+
+@dataclass(frozen=True, slots=True)
+class HandbookFolds:
+    """The protocol run from several training start days, each with several seeds."""
+
+    results: tuple[FoldResult, ...]
+    replayed_payments: int
+    replay_s: float
+    training_s: float
+
+    def values(self, metric: str) -> npt.NDArray[np.float64]:
+        """One value of `metric` (a `Metrics` field) per fold and seed, in run order."""
+        return np.asarray([getattr(result.metrics, metric) for result in self.results])
+
+
+def evaluate_handbook_folds(
+    payments: LabelledPayments,
+    *,
+    start_days: tuple[int, ...] = (handbook_start_day,),
+    seeds: tuple[int, ...] = (0,),
+    parameters: ModelParameters | None = None,
+    top_k: int = handbook_top_k,
+    progress: Callable[[int, int], None] | None = None,
+) -> HandbookFolds:
+    """The published protocol (7 training days, 7-day delay, 7-day test) from each of
+    `start_days`, with one model per seed: `handbook_validation_start_days` are the handbook's
+    validation folds, `(handbook_start_day,)` its test. One replay serves every fold."""
+    invariant(len(start_days) >= 1 and len(seeds) >= 1, "at least one fold and one seed")
+    invariant(min(start_days) >= 0, "folds start inside the data")
+    chosen = parameters or ModelParameters()
+    days = payments.days()
+    span_days = handbook_train_days + handbook_delay_days + handbook_test_days
+    stop = int(np.searchsorted(days, max(start_days) + span_days, side="left"))
+    config = payments.feature_config(handbook_delay_days * 86_400)
+    replay_started = time.perf_counter()
+    features, _engine = replay(payments, config, stop=stop, progress=progress)
+    replay_s = time.perf_counter() - replay_started
+    days = days[:stop]
+    customers = payments.customers[:stop]
+    is_fraud = payments.is_fraud[:stop]
+    results = []
+    training_s = 0.0
+    for start_day in start_days:
+        split = handbook_split(days, customers, is_fraud, start_day=start_day)
+        test_days = days[split.test]
+        invariant(
+            len(np.unique(test_days)) == handbook_test_days, "every test day lies in the data"
+        )
+        for seed in seeds:
+            training_started = time.perf_counter()
+            # Seeds of different runs never share a booster: run `seed` uses the boosters'
+            # seeds seed * members .. seed * members + members - 1 (just `seed` for one).
+            seeded = replace(chosen, seed=seed * chosen.members)
+            model = train_model(features, is_fraud, config, split.train, seeded)
+            training_s += time.perf_counter() - training_started
+            scores = model.score_batch(features.values[split.test])
+            metrics = assess(test_days, customers[split.test], is_fraud[split.test], scores, top_k)
+            results.append(FoldResult(start_day=start_day, seed=seed, metrics=metrics))
+    return HandbookFolds(
+        results=tuple(results), replayed_payments=stop, replay_s=replay_s, training_s=training_s
+    )
