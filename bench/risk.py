@@ -5,7 +5,7 @@
 
 Full run: the online feature engine replays the Fraud Detection Handbook's card transactions
 from 2018-04-01 up to the test week (2018-08-08), a model is trained as `hazina risk
-evaluate-handbook` trains it (5 boosters of 500 trees), then every payment of the test week
+evaluate-handbook` trains it (one booster of 500 trees), then every payment of the test week
 (about 67,000) is handled one at a time, as the payment path does: features without
 remembering (`features_for`), score with per-feature contributions (the reasons stored with the
 decision), then `update`. Each step is timed with `perf_counter_ns`; p50, p99 and max are
