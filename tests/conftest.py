@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hazina.kernel.clock import FixedClock
-from hazina.kernel.limits import transfer_apply_chunk_size
+from hazina.kernel.limits import transfer_apply_chunk_max
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.ledger.store.sqlite import SqliteLedgerStore
@@ -49,7 +49,7 @@ def clock() -> FixedClock:
 def apply_chunk_size(request: pytest.FixtureRequest) -> int:
     callspec = getattr(request.node, "callspec", None)
     kind = callspec.params.get("store_factory") if callspec is not None else None
-    return STREAMED_APPLY_CHUNK_SIZE if kind == "sqlite-streamed" else transfer_apply_chunk_size
+    return STREAMED_APPLY_CHUNK_SIZE if kind == "sqlite-streamed" else transfer_apply_chunk_max
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ group_commit_requests_max: Final = 64  # caller requests gathered into one datab
 # two cohorts that take turns at commit become one group, sharing one fsync.
 group_commit_linger_us: Final = 200
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
-transfer_apply_chunk_size: Final = 1_024  # events applied before their rows go to the writer
+transfer_apply_chunk_max: Final = 1_024  # events applied before their rows go to the writer
 
 # Storage.
 database_busy_timeout_ms: Final = 30_000

@@ -28,7 +28,7 @@ from hazina.kernel.limits import (
     pending_expiry_batch_max,
     serialization_retries_max,
     serialization_retry_backoff_ms,
-    transfer_apply_chunk_size,
+    transfer_apply_chunk_max,
     transfer_batch_size_max,
 )
 from hazina.ledger.domain.apply import (
@@ -110,7 +110,7 @@ class LedgerService:
         store: LedgerStore,
         clock: Clock,
         *,
-        apply_chunk_size: int = transfer_apply_chunk_size,
+        apply_chunk_size: int = transfer_apply_chunk_max,
     ) -> None:
         """`apply_chunk_size`: events applied before their transfers are handed to the store
         (tests lower it to cut every batch into many chunks)."""
@@ -329,7 +329,7 @@ class _Group:
         transaction: WriteTransaction,
         clock: Clock,
         batches: Sequence[Sequence[TransferRequest]] = (),
-        apply_chunk_size: int = transfer_apply_chunk_size,
+        apply_chunk_size: int = transfer_apply_chunk_max,
     ) -> None:
         self.transaction = transaction
         self._apply_chunk_size = apply_chunk_size

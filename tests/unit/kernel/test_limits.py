@@ -23,7 +23,8 @@ def test_every_limit_is_a_positive_integer_named_with_its_unit_last() -> None:
     for name, value in found.items():
         assert type(value) is int, name
         assert value > 0, name
-        assert re.fullmatch(r"[a-z][a-z0-9_]*_(max|min|ms|s|bytes|passes|lanes)", name), name
+        units = "max|min|ms|us|s|bytes|pages|passes|lanes"
+        assert re.fullmatch(rf"[a-z][a-z0-9_]*_({units})", name), name
 
 
 def test_ledger_values_fit_signed_64_bit_columns() -> None:
