@@ -10,51 +10,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from hazina.api.app import create_app
-from hazina.bootstrap import Platform, build_platform
+from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.kernel.clock import FixedClock
 from hazina.kernel.ids import parse_prefixed
+from tests.integration.platform_world import START_NS, clock, database, platform
 from tests.unit.api.client import TestClient
 
-DATABASE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-START_NS = 1_763_000_000 * 10**9  # 2025-11-13T02:13:20Z, a fixed moment for every test
+__all__ = ["START_NS", "clock", "database", "platform"]  # fixtures shared with integration tests
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 KES = "KES"
-
-
-@pytest.fixture(params=DATABASE_KINDS)
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """What `build_platform` takes: a SQLite file, or the DSN of a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "hazina.sqlite3")
-        return
-    from tests.postgres_server import drop_database, fresh_namespace
-
-    server = request.getfixturevalue("postgres_server")
-    conninfo = fresh_namespace(server)
-    try:
-        yield conninfo
-    finally:
-        drop_database(server, conninfo)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START_NS)
-
-
-@pytest.fixture
-def platform(database: str, clock: FixedClock) -> Iterator[Platform]:
-    built = build_platform(database, clock=clock)
-    yield built
-    built.close()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,12 +39,12 @@ from tests.e2e.conftest import (
     ALICE_PHONE,
     BOB_PHONE,
     CAROL_PHONE,
-    DATABASE_KINDS,
     KES,
     START_NS,
     Api,
     build_world,
 )
+from tests.integration.platform_world import DATABASE_KINDS, database_of_kind
 from tests.unit.api.client import TestClient
 
 CHECKS = [
@@ -69,19 +68,10 @@ class Fuzzing:
 def fuzzed_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    """As `conftest.database`, for the whole module: the fuzzed world persists across examples."""
-    if request.param == "sqlite":
-        directory: Path = tmp_path_factory.mktemp("schemathesis")
-        yield str(directory / "hazina.sqlite3")
-        return
-    from tests.postgres_server import drop_database, fresh_namespace
-
-    server = request.getfixturevalue("postgres_server")
-    conninfo = fresh_namespace(server)
-    try:
-        yield conninfo
-    finally:
-        drop_database(server, conninfo)
+    """As `database`, for the whole module: the fuzzed world persists across examples."""
+    directory = tmp_path_factory.mktemp("schemathesis")
+    with database_of_kind(request, request.param, directory) as database:
+        yield database
 
 
 @pytest.fixture(scope="module")

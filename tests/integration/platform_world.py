@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from hazina.bootstrap import Platform
+from hazina.bootstrap import Platform, build_platform
 from hazina.cli.demo import ensure_demo_model
+from hazina.kernel.clock import FixedClock
 from hazina.payments.domain.chart import PartyKind
 from hazina.payments.domain.limits import KycTier
 from hazina.payments.records import PaymentTransaction
@@ -24,11 +26,15 @@ START_NS = 1_763_000_000 * 10**9  # 2025-11-13T02:13:20Z
 DAY_S = 86_400
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """What `build_platform` takes: a SQLite file, or the DSN of a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "hazina.sqlite3")
+DATABASE_KINDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def database_of_kind(request: pytest.FixtureRequest, kind: str, directory: Path) -> Iterator[str]:
+    """What `build_platform` takes: a SQLite file in `directory`, or the DSN of a fresh
+    PostgreSQL schema (dropped afterwards) on the test suite's server."""
+    if kind == "sqlite":
+        yield str(directory / "hazina.sqlite3")
         return
     from tests.postgres_server import drop_database, fresh_namespace
 
@@ -38,6 +44,25 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield conninfo
     finally:
         drop_database(server, conninfo)
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_of_kind(request, request.param, tmp_path) as database:
+        yield database
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START_NS)
+
+
+@pytest.fixture
+def platform(database: str, clock: FixedClock) -> Iterator[Platform]:
+    """A platform without a model, on the test's database and clock."""
+    built = build_platform(database, clock=clock)
+    yield built
+    built.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,8 @@ a second scan opens nothing; new activity joins the open case; agents are not su
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from hazina.bootstrap import Platform, build_platform
@@ -16,21 +14,9 @@ from hazina.cli.main import app
 from hazina.kernel.clock import FixedClock
 from hazina.payments.domain.limits import KycTier
 from hazina.risk.aml.monitoring import scan_payments, settings_for
-from tests.integration.platform_world import KES, START_NS, Parties, database
+from tests.integration.platform_world import KES, Parties, clock, database, platform
 
-__all__ = ["database"]  # fixtures used by name
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START_NS)
-
-
-@pytest.fixture
-def platform(database: str, clock: FixedClock) -> Iterator[Platform]:
-    built = build_platform(database, clock=clock)
-    yield built
-    built.close()
+__all__ = ["clock", "database", "platform"]  # fixtures used by name
 
 
 def seed_patterns(parties: Parties, clock: FixedClock) -> dict[str, int]:

@@ -4,31 +4,25 @@ counterparty risk features then count both outcomes, live and after a restart.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from hazina.bootstrap import Platform, build_platform
 from hazina.cli.main import app
 from hazina.kernel.clock import FixedClock
 from hazina.risk.service import PaymentFacts
-from tests.integration.platform_world import DAY_S, KES, START_NS, Parties, database
+from tests.integration.platform_world import (
+    DAY_S,
+    KES,
+    START_NS,
+    Parties,
+    clock,
+    database,
+    platform,
+)
 
-__all__ = ["database"]  # fixtures used by name
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(START_NS)
-
-
-@pytest.fixture
-def platform(database: str, clock: FixedClock) -> Iterator[Platform]:
-    built = build_platform(database, clock=clock)
-    yield built
-    built.close()
+__all__ = ["clock", "database", "platform"]  # fixtures used by name
 
 
 def hold_rule(amount_minor: int) -> dict[str, object]:
