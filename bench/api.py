@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -297,6 +298,8 @@ def serve(
         partial.write_text(json.dumps(seeded))
         partial.rename(seed_path)
         app = create_app(platform)
+        gc.collect()
+        gc.freeze()  # as `hazina serve` does once started
         config = uvicorn.Config(
             app if breakdown is None else breakdown.wrap_app(app),
             loop="uvloop",
