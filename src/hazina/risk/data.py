@@ -195,6 +195,10 @@ def _optional(table: pa.Table, name: str) -> npt.NDArray[np.generic] | None:
         return None
     column = table.column(name)
     if pa.types.is_integer(column.type):
+        if column.null_count:
+            # Missing parties (no agent on a P2P payment) stay None: as int64 they would all
+            # become one party, -2**63.
+            return np.asarray(column.to_pylist(), dtype=object)
         return np.asarray(column.to_numpy(), dtype=np.int64)
     strings = pc.cast(column, pa.string()).to_numpy(zero_copy_only=False)
     return np.asarray(strings, dtype=object)

@@ -105,3 +105,26 @@ def test_simulator_layout_keeps_what_customers_send(tmp_path: Path) -> None:
     assert payments.agents is not None
     assert payments.agents.tolist() == [12, None]
     assert payments.feature_config().roles == (Role.counterparty, Role.agent, Role.device)
+
+
+def test_events_with_missing_integer_parties_keep_them_missing(tmp_path: Path) -> None:
+    """A P2P payment has no agent: an integer agent column with nulls must not turn them all
+    into one phantom agent (-2**63)."""
+    path = tmp_path / "events.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "timestamp_s": [10, 20, 30],
+                "customer": [1, 2, 1],
+                "amount_minor": [500, 700, 900],
+                "is_fraud": [0, 0, 1],
+                "counterparty": [5, 6, 7],
+                "agent": pa.array([None, 42, None], pa.int64()),
+            }
+        ),
+        path,
+    )
+    payments = load_payments(path)
+    assert payments.agents is not None
+    assert payments.agents.tolist() == [None, 42, None]
+    assert [event.agent for event in payments.events()] == [None, 42, None]
