@@ -131,6 +131,21 @@ def test_frozen_wallet_is_refused(world: World) -> None:
     assert caught.value.code == "wallet_frozen"
 
 
+def test_a_party_with_money_cannot_be_closed_until_its_wallets_are_empty(world: World) -> None:
+    payments = world.payments
+    alice_party = payments.get_wallet(world.alice).party_id
+    held = _balance(world, world.alice)
+    assert held > 0
+    with pytest.raises(PaymentError) as caught:
+        payments.set_party_status(alice_party, "closed", "ops")
+    assert caught.value.code == "party_has_money"
+    assert payments.get_party(alice_party).status == "active"
+    assert _balance(world, world.alice) == held
+    # A party whose wallets are empty closes.
+    carol = payments.register_party(PartyKind.customer, "Carol", [KES], phone="+254712000077")
+    assert payments.set_party_status(carol.id, "closed", "ops").status == "closed"
+
+
 def test_voucher_to_an_unregistered_number_is_claimed_later(world: World) -> None:
     payments = world.payments
     issued = payments.send_p2p(world.alice, "+254712000009", 20_000, KES)

@@ -456,6 +456,8 @@ class PaymentsService:
             party = _party_in(unit.sql, party_id)
             if party.status == "closed":
                 raise conflict("party_closed", "a closed party cannot change status")
+            if status == "closed":
+                _refuse_closing_with_money(unit, party_id)
             unit.sql.execute("UPDATE parties SET status = ? WHERE id = ?", (status, party_id))
             _outbox(
                 unit,
@@ -1833,6 +1835,30 @@ def _insert_transaction(sql: SqlSession, transaction: PaymentTransaction) -> Non
             transaction.updated_at_ns,
         ),
     )
+
+
+def _refuse_closing_with_money(unit: LedgerUnit, party_id: int) -> None:
+    """A party may be closed only when its wallets are empty and nothing is pending on them:
+    closing it with money in a wallet would strand that money where no one may move it."""
+    rows = unit.sql.fetch_all(
+        f"SELECT {WALLET_COLUMNS} FROM wallets WHERE party_id = ? ORDER BY id", (party_id,)
+    )
+    wallets = [wallet_from_row(row) for row in rows]
+    accounts = unit.lookup_accounts([w.id for w in wallets])
+    invariant(len(accounts) == len(wallets), "every wallet has its ledger account")
+    for wallet in wallets:
+        account = accounts[wallet.id]
+        if (
+            account.debits_posted != account.credits_posted
+            or account.debits_pending
+            or account.credits_pending
+        ):
+            raise conflict(
+                "party_has_money",
+                f"wallet {wallet.id} ({wallet.currency}) still holds money or pending transfers:"
+                " move it out (cash-out, transfer) before closing the party",
+                wallet_id=wallet.id,
+            )
 
 
 def _party_in(sql: SqlSession, party_id: int) -> Party:
