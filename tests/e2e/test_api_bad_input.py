@@ -328,6 +328,15 @@ CASES = [
     ),
     # -- QR codes ----------------------------------------------------------------------------
     BadInput("expired_qr", 422, "qr_expired", pay_qr, prepare=expired_qr),
+    BadInput(
+        "qr_in_a_currency_the_merchant_does_not_hold",
+        422,
+        "currency_not_held",
+        lambda world, _: world.api.post(
+            f"/v1/parties/{world.parties['Duka']['id']}/qr-codes",
+            {"amount": "250", "currency": "UGX"},
+        ),
+    ),
     BadInput("qr_with_wrong_crc", 422, "qr_crc_mismatch", pay_qr, prepare=qr_with_wrong_crc),
     BadInput(
         "qr_with_altered_amount", 422, "qr_crc_mismatch", pay_qr, prepare=qr_with_altered_amount

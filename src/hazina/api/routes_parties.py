@@ -138,6 +138,14 @@ def make_qr(party_id: str, body: QrCodeCreate, context: Caller) -> QrCodeOut:
     if party.kind is not PartyKind.merchant or party.code is None:
         raise ProblemError(422, "not_a_merchant", "Not a merchant", "QR codes are for merchants")
     amount = None if body.amount is None else parse_amount(body.amount, body.currency)
+    if all(w.currency != body.currency for w in platform.payments.wallets_of(party.id)):
+        # Refused now rather than at payment time, when a customer is already paying it.
+        raise ProblemError(
+            422,
+            "currency_not_held",
+            "The merchant has no wallet in this currency",
+            f"merchant {party.code} holds no {body.currency} wallet to receive this QR's payments",
+        )
     expires = None
     if body.expires_in_s is not None:
         expires = platform.clock.now_ns() // 1_000_000_000 + body.expires_in_s
