@@ -150,3 +150,11 @@ risk_warm_up_payments_max: Final = 5_000_000  # past payments a starting server 
 risk_ensemble_members_max: Final = 16  # boosters averaged in one fraud model
 risk_trees_max: Final = 5_000  # boosting rounds per member
 risk_early_stopping_rounds_max: Final = 50  # rounds without a better validation score
+
+# Loans (`hazina.credit.loans`).
+loan_term_installments_max: Final = 120  # installments of one loan
+loan_period_days_max: Final = 366  # days between two installments
+loan_accrual_catch_up_days_max: Final = 3_660  # days one accrual run may catch up for a loan
+loan_close_day_batch_max: Final = 10_000  # loans one end-of-day run reads per page
+loan_active_per_customer_max: Final = 1  # loans a customer may hold at once (live or approved)
+loan_page_max: Final = 100  # loans or products per page of a list

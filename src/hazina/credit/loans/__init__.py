@@ -1,0 +1,1 @@
+"""Micro-loans: products, decisions, disbursement, schedules, repayment, accrual, provisioning."""
