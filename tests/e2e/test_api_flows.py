@@ -604,3 +604,22 @@ def test_idempotency_key_replays_and_refuses_reuse(world: World) -> None:
     assert "idempotent-replayed" not in theirs.headers
     assert theirs.json()["transaction"]["id"] != first.json()["transaction"]["id"]
     assert money_snapshot(world).transactions == after_first.transactions + 1
+
+
+def test_the_spec_declares_the_replay_header_on_every_money_moving_success(world: World) -> None:
+    spec = world.api.client.get("/openapi.json").json()
+    money_moving = [
+        (path, method, operation)
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if any(p.get("name") == "Idempotency-Key" for p in operation.get("parameters", []))
+    ]
+    assert len(money_moving) >= 8
+    for path, method, operation in money_moving:
+        successes = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+        assert successes, (path, method)
+        for response in successes.values():
+            assert response["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    # Reads take no key and say nothing of replays.
+    accounts = spec["paths"]["/v1/parties"]["get"]["responses"]["200"]
+    assert "Idempotent-Replayed" not in accounts.get("headers", {})

@@ -181,7 +181,36 @@ def create_app(
         exempt_paths=frozenset({"/healthz", "/openapi.json", "/docs"}),
     )
     app.add_middleware(RequestIdMiddleware)
+    _declare_replay_header(app)
     return app
+
+
+def _declare_replay_header(app: FastAPI) -> None:
+    """Say in the spec what a replayed money-moving request answers with: the original
+    response plus `Idempotent-Replayed: true`. Every operation that takes an Idempotency-Key
+    gets the header on its success responses."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                names = {p.get("name") for p in operation.get("parameters", [])}
+                if "Idempotency-Key" not in names:
+                    continue
+                for status, response in operation.get("responses", {}).items():
+                    if status.startswith("2"):
+                        response.setdefault("headers", {})["Idempotent-Replayed"] = {
+                            "description": "`true` when this is the stored response of an "
+                            "earlier request with the same Idempotency-Key and body.",
+                            "schema": {"type": "string", "enum": ["true"]},
+                        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 IdempotencyKey = Annotated[
