@@ -157,6 +157,7 @@ def create_app(
     from hazina.api import (
         routes_admin,
         routes_cases,
+        routes_loans,
         routes_parties,
         routes_payments,
         routes_risk,
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(routes_admin.router, prefix="/v1")
     app.include_router(routes_risk.router, prefix="/v1")
     app.include_router(routes_cases.router, prefix="/v1")
+    app.include_router(routes_loans.router, prefix="/v1")
 
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> dict[str, str]:

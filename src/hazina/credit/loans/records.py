@@ -102,7 +102,7 @@ class DayResult:
     penalties: int
     days_past_due: int
     stage: int
-    allowance: int
+    allowance: int  # the loan's allowance after the run (0 when the loan was not looked at)
     provision_change: int
 
 

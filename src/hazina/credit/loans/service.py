@@ -557,6 +557,8 @@ class LoansService:
             invariant(current.disbursed_day is not None, "an active loan was disbursed")
             assert current.disbursed_day is not None
             assert current.accrued_through is not None
+            if day < current.accrued_through:  # that day was closed: ageing never goes back
+                return DayResult(loan_id, 0, 0, 0, current.days_past_due, current.stage, 0, 0)
             _, interest, penalty, allowance = current.account_ids()
             first = current.accrued_through + 1
             last = min(day, current.accrued_through + loan_accrual_catch_up_days_max)
@@ -670,7 +672,7 @@ class LoansService:
 
     # -- write-off -----------------------------------------------------------------------------
 
-    def write_off(self, loan_id: int) -> Loan:
+    def write_off(self, loan_id: int, idempotency: IdempotencyRequest | None = None) -> Loan:
         """Take a credit-impaired (stage 3) loan off the books: its allowance first, then the
         write-off expense, cover every receivable; any allowance left is released."""
         loan = self.get_loan(loan_id)
@@ -678,6 +680,8 @@ class LoansService:
         ledger = ledger_of(loan.currency)
 
         def work(unit: LedgerUnit) -> Loan | PaymentError:
+            if idempotency is not None:
+                _check_idempotency(unit.sql, idempotency)
             current = _loan_in(unit.sql, loan_id)
             if current.status != "active":
                 return conflict("loan_not_active", f"a {current.status} loan cannot be written off")
@@ -726,7 +730,9 @@ class LoansService:
                 str(loan_id),
                 {"loan_id": loan_id, "amount": balances.outstanding},
             )
-            return _loan_in(unit.sql, loan_id)
+            written_off = _loan_in(unit.sql, loan_id)
+            _store_idempotency(unit, idempotency, written_off)
+            return written_off
 
         return _raise_or_return(self._ledger.run(work))
 
