@@ -158,3 +158,13 @@ loan_accrual_catch_up_days_max: Final = 3_660  # days one accrual run may catch 
 loan_close_day_batch_max: Final = 10_000  # loans one end-of-day run reads per page
 loan_active_per_customer_max: Final = 1  # loans a customer may hold at once (live or approved)
 loan_page_max: Final = 100  # loans or products per page of a list
+
+# Credit scoring (`hazina.credit`).
+credit_dataset_rows_max: Final = 5_000_000  # rows of one training table
+credit_features_max: Final = 500  # feature columns of one training table
+credit_calibration_bins_max: Final = 10  # equal-count groups of a calibration table
+credit_reasons_max: Final = 4  # adverse-action reasons given with a decision (as US ECOA)
+credit_cv_folds_max: Final = 10  # folds of a cross-validation
+credit_trees_max: Final = 5_000  # boosting rounds of a gradient-boosting credit model
+credit_early_stopping_rounds_max: Final = 200  # rounds without a better validation score
+credit_registry_versions_max: Final = 1_024  # model versions one credit registry holds
