@@ -56,6 +56,7 @@ def test_product_apply_disburse_repay_and_close_day(tmp_path: Path) -> None:
     assert "1 active loans closed" in run("close-day")
     assert "1 active loans closed" in run("close-day")
     assert "outstanding 500000" in run("show", loan.group())
+    assert "0 loans swept" in run("sweep")  # nothing is due yet
     outside = runner.invoke(
         app,
         ["loans", "apply", "--phone", PHONE, "--product", product.group(), "--amount", "1",

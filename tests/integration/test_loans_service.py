@@ -276,3 +276,35 @@ def test_invalid_products_and_future_days_are_refused(world: World) -> None:
     flat = world.loans.create_product(_product(name="Flat", method=InterestMethod.flat), "t")
     assert world.loans.get_product(flat.id) == flat
     assert [p.name for p in world.loans.list_products()] == ["Biashara 30", "Flat"]
+
+
+def test_a_sweep_collects_what_is_due_and_only_that(world: World) -> None:
+    loan = world.loans.disburse(world.loans.apply(world.alice, world.product.id, 1_000_000, 3).id)
+    assert world.loans.sweep(loan.id) is None  # nothing due yet, though the wallet holds money
+    assert world.loans.sweep_inflows() == []  # the disbursement is no inflow event
+    _advance_days(world, 31)
+    world.loans.close_day()
+    assert world.loans.sweep_inflows() == []  # no money came in since
+    world.payments.cash_in(world.agent_wallet, world.alice_wallet, 1_000, KES)
+    swept = world.loans.sweep_inflows()
+    # installment 1 (402,115) is due; accrued interest is paid first (a day of installment
+    # 2's interest has accrued too), then principal
+    assert [(r.amount, r.penalty, r.interest, r.principal) for r in swept] == [
+        (402_115, 0, 100_000 + 69_789 // 30, 402_115 - 100_000 - 69_789 // 30)
+    ]
+    assert world.loans.sweep_inflows() == []
+    assert world.loans.sweep(loan.id) is None  # paid up to date: nothing more is taken
+    assert world.loans.view(loan.id).loan.status == "active"
+    _ledger_balances(world)
+
+
+def test_a_sweep_takes_no_more_than_the_wallet_holds(world: World) -> None:
+    loan = world.loans.disburse(world.loans.apply(world.alice, world.product.id, 1_000_000, 3).id)
+    _advance_days(world, 90)
+    world.loans.close_day()
+    swept = world.loans.sweep(loan.id)
+    assert swept is not None
+    assert swept.amount == 990_000  # everything the wallet held after the fee
+    assert _balance(world, world.alice_wallet) == 0
+    assert world.loans.sweep(loan.id) is None
+    _ledger_balances(world)

@@ -443,6 +443,23 @@ def close_day(body: CloseDayCreate, context: Caller) -> CloseDayOut:
     )
 
 
+class SweepOut(BaseModel):
+    repayments: list[RepaymentOut]
+
+
+@router.post("/loans/sweeps", response_model=SweepOut)
+def sweep_inflows(context: Caller) -> SweepOut:
+    """Collect what is due from the wallets that received money since the last sweep (the
+    platform's payment events). Takes only what is due and what the wallet holds, so a
+    second call takes nothing; it needs no Idempotency-Key."""
+    context.require(Scope.payments_write)
+    service = loans_of(context)
+    swept = service.sweep_inflows()
+    return SweepOut(
+        repayments=[repayment_renderer(service.get_loan(r.loan_id).currency)(r) for r in swept]
+    )
+
+
 def _amount_in(body: RepaymentCreate, loan: Loan) -> int:
     if body.currency != loan.currency:
         raise ProblemError(

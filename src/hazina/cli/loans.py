@@ -234,6 +234,16 @@ def close_day(
         console.print(f"{len(results)} active loans closed")
 
 
+@app.command("sweep")
+def sweep(database: DatabaseOption = default_database) -> None:
+    """Collect what is due from wallets that received money since the last sweep."""
+    with _loans(database) as (_, loans):
+        swept = loans.sweep_inflows()
+        for r in swept:
+            console.print(f"{prefixed('lon', r.loan_id)}: collected {r.amount} minor units")
+        console.print(f"{len(swept)} loans swept")
+
+
 @app.command("show")
 def show(loan: str, database: DatabaseOption = default_database) -> None:
     """A loan, its schedule and its balances (from the ledger)."""

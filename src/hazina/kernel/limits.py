@@ -158,6 +158,7 @@ loan_accrual_catch_up_days_max: Final = 3_660  # days one accrual run may catch 
 loan_close_day_batch_max: Final = 10_000  # loans one end-of-day run reads per page
 loan_active_per_customer_max: Final = 1  # loans a customer may hold at once (live or approved)
 loan_page_max: Final = 100  # loans or products per page of a list
+loan_sweep_events_max: Final = 10_000  # outbox events one inflow sweep reads
 
 # Credit scoring (`hazina.credit`).
 credit_dataset_rows_max: Final = 5_000_000  # rows of one training table

@@ -79,6 +79,10 @@ CREATE TABLE IF NOT EXISTS loan_repayments (
     CHECK (kind = 'recovery' OR amount = penalty + interest + principal)
 );
 CREATE INDEX IF NOT EXISTS loan_repayments_loan ON loan_repayments (loan_id, id);
+CREATE TABLE IF NOT EXISTS loan_sweep_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    after_id BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS loan_idempotency_keys (
     principal     TEXT NOT NULL,
     key           TEXT NOT NULL,

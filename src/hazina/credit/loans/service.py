@@ -51,7 +51,7 @@ from hazina.credit.loans.domain.products import (
     check_application,
     validate_product,
 )
-from hazina.credit.loans.domain.schedule import accrual_for_days, build_schedule
+from hazina.credit.loans.domain.schedule import accrual_for_days, build_schedule, due_through
 from hazina.credit.loans.records import (
     LOAN_COLUMNS,
     REPAYMENT_COLUMNS,
@@ -75,6 +75,7 @@ from hazina.kernel.limits import (
     loan_active_per_customer_max,
     loan_close_day_batch_max,
     loan_page_max,
+    loan_sweep_events_max,
 )
 from hazina.ledger.domain.flags import TransferFlags
 from hazina.ledger.domain.model import Account, AccountRequest, TransferRequest
@@ -409,47 +410,9 @@ class LoansService:
                     f"the loan owes {balances.outstanding} minor units now; pay at most that",
                     outstanding=balances.outstanding,
                 )
-            allocation = allocate_repayment(
-                amount, balances.penalty, balances.interest, balances.principal
-            )
-            principal, interest, penalty, _ = current.account_ids()
-            legs = [
-                _Leg(current.wallet_id, account, part, LoanTransferCode.repayment)
-                for account, part in (
-                    (penalty, allocation.penalty),
-                    (interest, allocation.interest),
-                    (principal, allocation.principal),
-                )
-                if part
-            ]
-            transfer_ids = self._post(unit, legs, ledger, loan_id)
-            if isinstance(transfer_ids, PaymentError):
-                return transfer_ids
-            repayment = Repayment(
-                self._ids.next_id(),
-                loan_id,
-                "repayment",
-                amount,
-                allocation.penalty,
-                allocation.interest,
-                allocation.principal,
-                tuple(transfer_ids),
-                unit.now_ns,
-            )
-            _insert_repayment(unit.sql, repayment)
-            if amount == balances.outstanding:
-                unit.sql.execute(
-                    "UPDATE loans SET status = 'repaid', updated_at_ns = ? WHERE id = ?",
-                    (unit.now_ns, loan_id),
-                )
-                self._release_allowance(unit, current, ledger, balances.allowance)
-            _outbox(
-                unit,
-                self._ids,
-                "loan.repaid" if amount == balances.outstanding else "loan.repayment",
-                str(loan_id),
-                {"loan_id": loan_id, "repayment_id": repayment.id, "amount": amount},
-            )
+            repayment = self._take(unit, current, amount, balances, ledger, "loan.repayment")
+            if isinstance(repayment, PaymentError):
+                return repayment
             _store_idempotency(unit, idempotency, repayment)
             return repayment
 
@@ -514,6 +477,127 @@ class LoansService:
             return repayment
 
         return _raise_or_return(self._ledger.run(work))
+
+    def _take(
+        self,
+        unit: LedgerUnit,
+        current: Loan,
+        amount: int,
+        balances: LoanBalances,
+        ledger: int,
+        event: str,
+    ) -> Repayment | PaymentError:
+        """Post one repayment of at most what is owed, record it, close a loan paid off."""
+        loan_id = current.id
+        allocation = allocate_repayment(
+            amount, balances.penalty, balances.interest, balances.principal
+        )
+        principal, interest, penalty, _ = current.account_ids()
+        legs = [
+            _Leg(current.wallet_id, account, part, LoanTransferCode.repayment)
+            for account, part in (
+                (penalty, allocation.penalty),
+                (interest, allocation.interest),
+                (principal, allocation.principal),
+            )
+            if part
+        ]
+        transfer_ids = self._post(unit, legs, ledger, loan_id)
+        if isinstance(transfer_ids, PaymentError):
+            return transfer_ids
+        repayment = Repayment(
+            self._ids.next_id(),
+            loan_id,
+            "repayment",
+            amount,
+            allocation.penalty,
+            allocation.interest,
+            allocation.principal,
+            tuple(transfer_ids),
+            unit.now_ns,
+        )
+        _insert_repayment(unit.sql, repayment)
+        if amount == balances.outstanding:
+            unit.sql.execute(
+                "UPDATE loans SET status = 'repaid', updated_at_ns = ? WHERE id = ?",
+                (unit.now_ns, loan_id),
+            )
+            self._release_allowance(unit, current, ledger, balances.allowance)
+        _outbox(
+            unit,
+            self._ids,
+            "loan.repaid" if amount == balances.outstanding else event,
+            str(loan_id),
+            {"loan_id": loan_id, "repayment_id": repayment.id, "amount": amount},
+        )
+        return repayment
+
+    def sweep(self, loan_id: int) -> Repayment | None:
+        """Collect what is due and unpaid (installments due by today, and penalties) from the
+        borrower's wallet, as much as the wallet holds; None when nothing is due or the wallet
+        is empty, frozen or closed. Running it again collects only what is still due."""
+        loan = self.get_loan(loan_id)
+        if loan.status != "active" or self._payments.get_party(loan.party_id).status != "active":
+            return None
+        ledger = ledger_of(loan.currency)
+
+        def work(unit: LedgerUnit) -> Repayment | PaymentError | None:
+            current = _loan_in(unit.sql, loan_id)
+            if current.status != "active":
+                return None
+            balances = _balances(unit.lookup_accounts(current.account_ids()), current)
+            due = due_through(current.schedule, day_of(unit.now_ns)) - _covered(unit.sql, loan_id)
+            wallet = unit.lookup_accounts([current.wallet_id])[current.wallet_id]
+            available = wallet.credits_posted - wallet.debits_posted - wallet.debits_pending
+            amount = min(max(0, due) + balances.penalty, balances.outstanding, available)
+            if amount <= 0:
+                return None
+            return self._take(unit, current, amount, balances, ledger, "loan.swept")
+
+        result = self._ledger.run(work)
+        if isinstance(result, PaymentError):
+            raise result
+        return result
+
+    def sweep_inflows(self, limit: int = loan_sweep_events_max) -> list[Repayment]:
+        """Sweep the loans of wallets that received money since the last call: reads the
+        platform's outbox after a stored cursor (`transaction.completed` events' payees)."""
+        row = self._reader().fetch_one("SELECT after_id FROM loan_sweep_cursor WHERE id = 1")
+        after = 0 if row is None else int(row[0])
+        events = self._payments.outbox_after(after, limit)
+        if not events:
+            return []
+        wallets = sorted(
+            {
+                int(payload["payee_wallet"])
+                for _, event_type, _, payload, _ in events
+                if event_type == "transaction.completed" and "payee_wallet" in payload
+            }
+        )
+        loan_ids: list[int] = []
+        reader = self._reader()
+        for wallet_id in wallets:
+            loan_ids += [
+                int(r[0])
+                for r in reader.fetch_all(
+                    "SELECT id FROM loans WHERE wallet_id = ? AND status = 'active'",
+                    (wallet_id,),
+                )
+            ]
+        swept = [r for r in (self.sweep(loan_id) for loan_id in loan_ids) if r is not None]
+        last = events[-1][0]
+
+        def advance(unit: LedgerUnit) -> None:
+            unit.sql.execute(
+                "INSERT INTO loan_sweep_cursor (id, after_id) VALUES (1, ?)"
+                " ON CONFLICT (id) DO UPDATE SET after_id = excluded.after_id"
+                " WHERE loan_sweep_cursor.after_id < excluded.after_id",
+                (last,),
+            )
+
+        self._ledger.run(advance)
+        invariant(all(r.amount > 0 for r in swept), "a sweep takes something or nothing")
+        return swept
 
     def _check_wallet_usable(self, loan: Loan) -> None:
         party = self._payments.get_party(loan.party_id)
