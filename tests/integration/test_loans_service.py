@@ -308,3 +308,14 @@ def test_a_sweep_takes_no_more_than_the_wallet_holds(world: World) -> None:
     assert _balance(world, world.alice_wallet) == 0
     assert world.loans.sweep(loan.id) is None
     _ledger_balances(world)
+
+
+def test_a_frozen_borrower_gets_no_disbursement(world: World) -> None:
+    loan = world.loans.apply(world.alice, world.product.id, 200_000, 2)
+    world.payments.set_party_status(world.alice, "frozen", "test")
+    with pytest.raises(PaymentError) as caught:
+        world.loans.disburse(loan.id)
+    assert caught.value.code == "wallet_frozen"
+    assert world.loans.get_loan(loan.id).status == "approved"
+    world.payments.set_party_status(world.alice, "active", "test")
+    assert world.loans.disburse(loan.id).status == "active"

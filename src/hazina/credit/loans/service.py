@@ -300,6 +300,8 @@ class LoansService:
         """Pay an approved loan into the borrower's wallet, less the upfront fee. A second
         disbursement is refused (`loan_already_disbursed`), never posted."""
         loan = self.get_loan(loan_id)
+        if loan.status == "approved":
+            self._check_wallet_usable(loan)
         operator = self._operator_accounts(loan.currency)
         product = self.get_product(loan.product_id)
         ledger = ledger_of(loan.currency)
