@@ -31,6 +31,12 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python bench/ledger.py
 
+# Credit scoring on the shared public datasets (docs/credit.md): hold-out + 5-fold CV, both
+# model families, calibration PNGs into docs/credit/.
+eval: $(STAMP)
+	mkdir -p var
+	$(BIN)/python bench/credit.py --plots docs/credit --output var/credit-evaluation.json
+
 # pytest-cov asks for coverage[toml]; pip 23 (Python 3.11's bundled pip) in --require-hashes
 # mode only accepts that extra when the lock pins it by the same name, so the lock says so.
 lock:

@@ -30,6 +30,8 @@ from hazina.kernel.limits import credit_early_stopping_rounds_max, credit_trees_
 
 family = "boosting"
 monotone_correlation_min = 0.03
+monotone_shape_min = 0.9
+monotone_bins = 10
 validation_share = 0.125
 learning_rate = 0.02
 
@@ -43,8 +45,26 @@ def model_frame(features: Any, names: tuple[str, ...], special_codes: tuple[floa
     return frame
 
 
+def binned_default_rates(
+    values: npt.NDArray[np.float64], target: npt.NDArray[np.int8]
+) -> npt.NDArray[np.float64]:
+    """Default rate in each of up to `monotone_bins` quantile bins of the feature, in order."""
+    edges = np.unique(np.quantile(values, np.linspace(0.0, 1.0, monotone_bins + 1)[1:-1]))
+    bins = np.searchsorted(edges, values, side="left")
+    counts = np.bincount(bins, minlength=len(edges) + 1)
+    defaults = np.bincount(bins, weights=target, minlength=len(edges) + 1)
+    present = counts > 0
+    return np.asarray(defaults[present] / counts[present], dtype=np.float64)
+
+
 def monotone_directions(frame: Any, target: npt.NDArray[np.int8]) -> list[int]:
-    """+1 where a feature rises with default, -1 where it falls, 0 where unclear or categorical."""
+    """+1 where default rises with a feature, -1 where it falls, 0 where it does not move one
+    way (a U shape, such as the number of open credit lines) or the feature is categorical.
+
+    A feature is constrained when its rank correlation with default is clear
+    (|rho| >= `monotone_correlation_min`) and its default rate across quantile bins moves the
+    same way almost everywhere (rank correlation of bin order and rate >= `monotone_shape_min`).
+    """
     directions: list[int] = []
     for name in frame.columns:
         column = frame[name]
@@ -52,11 +72,16 @@ def monotone_directions(frame: Any, target: npt.NDArray[np.int8]) -> list[int]:
             directions.append(0)
             continue
         present = column.notna().to_numpy()
-        if present.sum() < 10 or column[present].nunique() < 2:
+        values = column.to_numpy(dtype=np.float64)[present]
+        if len(values) < 10 or len(np.unique(values)) < 2:
             directions.append(0)
             continue
-        rho = float(spearmanr(column[present].to_numpy(), target[present]).statistic)
-        directions.append(0 if abs(rho) < monotone_correlation_min else int(np.sign(rho)))
+        rho = float(spearmanr(values, target[present]).statistic)
+        rates = binned_default_rates(values, target[present])
+        shape = float(spearmanr(np.arange(len(rates)), rates).statistic) if len(rates) > 2 else rho
+        clear = abs(rho) >= monotone_correlation_min
+        monotone = np.sign(shape) == np.sign(rho) and abs(shape) >= monotone_shape_min
+        directions.append(int(np.sign(rho)) if clear and monotone else 0)
     invariant(len(directions) == frame.shape[1], "a direction per feature")
     return directions
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
 import pytest
 
 from hazina.credit import boosting, scorecard
@@ -109,3 +110,14 @@ def test_rows_moved_to_the_holdout_never_train(tmp_path: Path) -> None:
     assert len(split.holdout) == 20
     assert target[split.holdout].sum() == 10  # stratified
     assert not set(split.holdout.tolist()) & set(split.development.tolist())
+
+
+def test_a_u_shaped_feature_is_left_unconstrained() -> None:
+    generator = np.random.default_rng(2)
+    lines = generator.integers(0, 20, 20_000).astype(np.float64)
+    rising = generator.normal(size=20_000)
+    # Few and many open credit lines are both risky; `rising` only raises risk.
+    log_odds = -2.0 + 0.03 * (lines - 10.0) ** 2 - 0.5 + 0.2 * (lines - 10.0) + 0.8 * rising
+    target = (generator.random(20_000) < 1.0 / (1.0 + np.exp(-log_odds))).astype(np.int8)
+    frame = pd.DataFrame({"open_lines": lines, "rising": rising})
+    assert boosting.monotone_directions(frame, target) == [0, 1]
