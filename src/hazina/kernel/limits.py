@@ -169,3 +169,4 @@ credit_cv_folds_max: Final = 10  # folds of a cross-validation
 credit_trees_max: Final = 5_000  # boosting rounds of a gradient-boosting credit model
 credit_early_stopping_rounds_max: Final = 200  # rounds without a better validation score
 credit_registry_versions_max: Final = 1_024  # model versions one credit registry holds
+credit_wallet_transactions_max: Final = 100_000  # payments of one wallet read for its features
