@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +32,8 @@ from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import credit_registry_versions_max
 from hazina.risk.data import file_fingerprint
 from hazina.risk.drift import DriftProfile, DriftReport
-from hazina.risk.registry import ModelUnreadableError, RegistryError, UnknownModelVersionError
+from hazina.risk.registry import ModelUnreadableError, RegistryIndex
 
-registry_format_version = 1
 model_file_name = "model.pickle"
 
 
@@ -85,41 +83,14 @@ def numeric_matrix(features: Any, names: tuple[str, ...]) -> npt.NDArray[np.floa
 class CreditModelRegistry:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._file = RegistryIndex(root, credit_registry_versions_max, "credit model")
 
     def _index(self) -> dict[str, Any]:
-        path = self.root / "registry.json"
-        if not path.exists():
-            return {
-                "format_version": registry_format_version,
-                "versions": [],
-                "champion": None,
-                "challenger": None,
-            }
-        try:
-            index: dict[str, Any] = json.loads(path.read_text())
-        except json.JSONDecodeError as error:
-            raise RegistryError(f"{path} is not valid JSON: {error}") from error
-        if index.get("format_version") != registry_format_version:
-            raise RegistryError(f"{path}: registry format {index.get('format_version')}")
-        return index
-
-    def _write_index(self, index: dict[str, Any]) -> None:
-        path = self.root / "registry.json"
-        aside = path.with_suffix(".json.tmp")
-        aside.write_text(json.dumps(index, indent=2))
-        os.replace(aside, path)
-
-    def _role(self, index: dict[str, Any], version: str) -> str:
-        if index["champion"] == version:
-            return "champion"
-        if index["challenger"] == version:
-            return "challenger"
-        return "retired"
+        return self._file.read()
 
     def get(self, version: str) -> CreditModelVersion:
         index = self._index()
-        if version not in index["versions"]:
-            raise UnknownModelVersionError(f"no credit model version {version!r}")
+        self._file.require(index, version)
         entry = json.loads((self.root / version / "entry.json").read_text())
         return CreditModelVersion(
             version=version,
@@ -128,7 +99,7 @@ class CreditModelRegistry:
             metrics=dict(entry["metrics"]),
             feature_names=tuple(entry["feature_names"]),
             data=dict(entry["data"]),
-            role=self._role(index, version),
+            role=RegistryIndex.role(index, version),
             model_sha256=str(entry["model_sha256"]),
         )
 
@@ -148,9 +119,7 @@ class CreditModelRegistry:
         created_at: str,
     ) -> CreditModelVersion:
         index = self._index()
-        if len(index["versions"]) >= credit_registry_versions_max:
-            raise RegistryError(f"the registry holds {credit_registry_versions_max} versions")
-        version = f"v{len(index['versions']) + 1:04d}"
+        version = self._file.next_version(index)
         folder = self.root / version
         folder.mkdir(parents=True, exist_ok=False)
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
@@ -177,12 +146,7 @@ class CreditModelRegistry:
             "drift_profile": profile.to_json(),
         }
         (folder / "entry.json").write_text(json.dumps(entry, indent=2))
-        index["versions"].append(version)
-        if index["champion"] is None:
-            index["champion"] = version
-        else:
-            index["challenger"] = version
-        self._write_index(index)
+        self._file.add(index, version)
         registered = self.get(version)
         invariant(registered.model_sha256 == entry["model_sha256"], "read back as written")
         return registered
@@ -201,13 +165,7 @@ class CreditModelRegistry:
         return model
 
     def promote(self, version: str) -> CreditModelVersion:
-        index = self._index()
-        if version not in index["versions"]:
-            raise UnknownModelVersionError(f"no credit model version {version!r}")
-        index["champion"] = version
-        if index["challenger"] == version:
-            index["challenger"] = None
-        self._write_index(index)
+        self._file.make_champion(self._index(), version)
         promoted = self.get(version)
         invariant(promoted.role == "champion", "promoted")
         return promoted

@@ -157,13 +157,17 @@ class VersionedScorer:
         return probability, contributions.tolist()
 
 
-class ModelRegistry:
-    def __init__(self, root: Path) -> None:
+class RegistryIndex:
+    """A registry folder's `registry.json`: the versions in order, which is champion and which
+    challenger. Read with its format checked, replaced atomically. Shared by the fraud and the
+    credit model registries, whose entries and model files differ."""
+
+    def __init__(self, root: Path, versions_max: int, what: str) -> None:
         self.root = root
+        self.versions_max = versions_max
+        self.what = what  # "model", "credit model": for messages
 
-    # -- reading -------------------------------------------------------------------------------
-
-    def _index(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         path = self.root / "registry.json"
         if not path.exists():
             return {
@@ -180,12 +184,63 @@ class ModelRegistry:
             raise RegistryError(f"{path}: registry format {index.get('format_version')}")
         return index
 
-    def _role(self, index: dict[str, Any], version: str) -> str:
+    def write(self, index: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "registry.json"
+        aside = self.root / "registry.json.writing"
+        aside.write_text(json.dumps(index, indent=2) + "\n")
+        os.replace(aside, path)
+
+    @staticmethod
+    def role(index: dict[str, Any], version: str) -> str:
         if index["champion"] == version:
             return "champion"
         if index["challenger"] == version:
             return "challenger"
         return "retired"
+
+    def require(self, index: dict[str, Any], version: str) -> None:
+        if version not in index["versions"]:
+            known = ", ".join(index["versions"]) or "none"
+            raise UnknownModelVersionError(
+                f"no {self.what} version {version!r} (registered: {known})"
+            )
+
+    def next_version(self, index: dict[str, Any]) -> str:
+        if len(index["versions"]) >= self.versions_max:
+            raise RegistryError(f"the registry holds {self.versions_max} versions, its limit")
+        return f"v{len(index['versions']) + 1:04d}"
+
+    def add(self, index: dict[str, Any], version: str) -> None:
+        """Record a new version: champion when there is none yet, else challenger."""
+        index["versions"].append(version)
+        if index["champion"] is None:
+            index["champion"] = version
+        else:
+            index["challenger"] = version
+        self.write(index)
+
+    def make_champion(self, index: dict[str, Any], version: str) -> None:
+        """`version` becomes champion; the old champion retires."""
+        self.require(index, version)
+        if index["challenger"] == version:
+            index["challenger"] = None
+        index["champion"] = version
+        self.write(index)
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._file = RegistryIndex(root, risk_registry_versions_max, "model")
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _index(self) -> dict[str, Any]:
+        return self._file.read()
+
+    def _role(self, index: dict[str, Any], version: str) -> str:
+        return RegistryIndex.role(index, version)
 
     def versions(self) -> tuple[ModelVersion, ...]:
         index = self._index()
@@ -197,9 +252,7 @@ class ModelRegistry:
 
     def get(self, version: str) -> ModelVersion:
         index = self._index()
-        if version not in index["versions"]:
-            known = ", ".join(index["versions"]) or "none"
-            raise UnknownModelVersionError(f"no model version {version!r} (registered: {known})")
+        self._file.require(index, version)
         return self._entry(index, version)
 
     def champion(self) -> ModelVersion | None:
@@ -269,9 +322,7 @@ class ModelRegistry:
         """Store a new version: champion when there is none yet, else challenger."""
         invariant(created_at.tzinfo is not None, "registry times carry their UTC offset")
         index = self._index()
-        invariant(len(index["versions"]) < risk_registry_versions_max, "registry is full")
-        number = len(index["versions"]) + 1
-        version = f"v{number:04d}"
+        version = self._file.next_version(index)
         folder = self.root / version
         if folder.exists():
             raise RegistryError(f"{folder} exists but is not in the registry index")
@@ -291,12 +342,7 @@ class ModelRegistry:
         )
         (folder / "entry.json").write_text(json.dumps(entry.to_json(), indent=2) + "\n")
         (folder / "drift.json").write_text(json.dumps(drift.to_json()) + "\n")
-        index["versions"].append(version)
-        if index["champion"] is None:
-            index["champion"] = version
-        else:
-            index["challenger"] = version
-        self._write_index(index)
+        self._file.add(index, version)
         return self.get(version)
 
     def promote(self, version: str) -> ModelVersion:
@@ -306,10 +352,7 @@ class ModelRegistry:
         index = self._index()
         self.load(version)
         self.drift_profile(version)
-        if index["challenger"] == version:
-            index["challenger"] = None
-        index["champion"] = version
-        self._write_index(index)
+        self._file.make_champion(index, version)
         return self.get(version)
 
     def set_challenger(self, version: str | None) -> None:
@@ -318,14 +361,7 @@ class ModelRegistry:
             self.get(version)
             invariant(index["champion"] != version, "the champion cannot challenge itself")
         index["challenger"] = version
-        self._write_index(index)
-
-    def _write_index(self, index: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self.root / "registry.json"
-        aside = self.root / "registry.json.writing"
-        aside.write_text(json.dumps(index, indent=2) + "\n")
-        os.replace(aside, path)
+        self._file.write(index)
 
 
 def _check_fingerprints(folder: Path, files: tuple[tuple[str, str], ...], version: str) -> None:
