@@ -329,7 +329,7 @@ class PaymentsService:
                     f"{tariff.currency} tariff version {tariff.version} is not the newest",
                 )
             _insert_tariff(unit.sql, tariff, published_by)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "tariff.published",
@@ -399,7 +399,7 @@ class PaymentsService:
             )
             for currency_code in currencies:
                 self._ensure_wallets(unit, party.id, kind, currency_code)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "party.registered",
@@ -437,7 +437,7 @@ class PaymentsService:
                 unit.sql.execute(
                     "UPDATE parties SET kyc_tier = ? WHERE id = ?", (int(tier_granted), party_id)
                 )
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "party.kyc_recorded",
@@ -459,7 +459,7 @@ class PaymentsService:
             if status == "closed":
                 _refuse_closing_with_money(unit, party_id)
             unit.sql.execute("UPDATE parties SET status = ? WHERE id = ?", (status, party_id))
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "party.status_changed",
@@ -902,7 +902,7 @@ class PaymentsService:
                     " WHERE id = ?",
                     (unit.now_ns, transaction.id),
                 )
-                _outbox(
+                write_outbox(
                     unit,
                     self._ids,
                     "transaction.pending",
@@ -911,7 +911,7 @@ class PaymentsService:
                 )
             else:
                 self._resolve_pending(unit, transaction, release)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "risk.hold_reviewed",
@@ -1117,7 +1117,7 @@ class PaymentsService:
             "UPDATE payment_transactions SET status = ?, updated_at_ns = ? WHERE id = ?",
             (status, unit.now_ns, transaction.id),
         )
-        _outbox(
+        write_outbox(
             unit,
             self._ids,
             f"transaction.{status}",
@@ -1151,7 +1151,7 @@ class PaymentsService:
                 (unit.now_ns, transaction_id),
             )
             if changed:
-                _outbox(
+                write_outbox(
                     unit,
                     self._ids,
                     "transaction.failed",
@@ -1185,7 +1185,7 @@ class PaymentsService:
                 " VALUES (?, ?, ?, ?, 'requested', NULL, NULL, ?, NULL)",
                 (request_id, transaction_id, requested_by, reason.strip(), unit.now_ns),
             )
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "reversal.requested",
@@ -1231,7 +1231,7 @@ class PaymentsService:
                     request_id,
                 ),
             )
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "reversal.decided",
@@ -1285,7 +1285,7 @@ class PaymentsService:
             " updated_at_ns = ? WHERE id = ?",
             (transaction_id, unit.now_ns, original.id),
         )
-        _outbox(
+        write_outbox(
             unit,
             self._ids,
             "transaction.reversed",
@@ -1454,7 +1454,7 @@ class PaymentsService:
 
         def work(unit: LedgerUnit) -> PaymentTransaction | PaymentError:
             if idempotency is not None:
-                _check_idempotency(unit.sql, idempotency)
+                check_idempotency(unit.sql, idempotency)
             if screening is not None and step_up is not None:
                 try:
                     self._risk().pass_challenge(
@@ -1552,7 +1552,7 @@ class PaymentsService:
                     )
             if after is not None:
                 after(unit, transaction)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 f"transaction.{transaction.status}",
@@ -1567,19 +1567,7 @@ class PaymentsService:
                     "payee_wallet": payee_wallet_id,
                 },
             )
-            if idempotency is not None:
-                unit.sql.execute(
-                    "INSERT INTO idempotency_keys (principal, key, request_hash, status, body,"
-                    " created_at_ns) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        idempotency.principal,
-                        idempotency.key,
-                        idempotency.request_hash,
-                        idempotency.status,
-                        idempotency.render(transaction),
-                        unit.now_ns,
-                    ),
-                )
+            store_idempotency(unit, idempotency, transaction)
             return transaction
 
         result = self._ledger.run(work)
@@ -1645,7 +1633,7 @@ class PaymentsService:
             challenge_id, code = risk.open_challenge(
                 unit.sql, screening.facts.payer_party_id, request_hash, unit.now_ns
             )
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "risk.step_up_required",
@@ -1788,9 +1776,10 @@ def _voucher_hash(code: str, phone: str) -> str:
     return hashlib.sha256(f"{phone}:{code}".encode()).hexdigest()
 
 
-def _outbox(
+def write_outbox(
     unit: LedgerUnit, ids: IdSource, event_type: str, subject: str, payload: dict[str, Any]
 ) -> None:
+    """An event for others (webhooks, risk, the warehouse), in the unit's own transaction."""
     unit.sql.execute(
         "INSERT INTO outbox (id, event_type, subject, payload, created_at_ns)"
         " VALUES (?, ?, ?, ?, ?)",
@@ -1934,9 +1923,37 @@ def _check_side(
         raise refused("wallet_closed", f"the {side}'s wallet is closed")
 
 
-def _check_idempotency(sql: SqlSession, idempotency: IdempotencyRequest) -> None:
+def store_idempotency(
+    unit: LedgerUnit,
+    idempotency: IdempotencyRequest | None,
+    record: object,
+    table: str = "idempotency_keys",
+) -> None:
+    """Keep a request's key, hash and rendered response with the postings it made."""
+    if idempotency is None:
+        return
+    unit.sql.execute(
+        f"INSERT INTO {table} (principal, key, request_hash, status, body, created_at_ns)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            idempotency.principal,
+            idempotency.key,
+            idempotency.request_hash,
+            idempotency.status,
+            idempotency.render(record),
+            unit.now_ns,
+        ),
+    )
+
+
+def check_idempotency(
+    sql: SqlSession, idempotency: IdempotencyRequest, table: str = "idempotency_keys"
+) -> None:
+    """Raise the stored response of an earlier request with this key (IdempotentReplayError),
+    or a conflict if that request was a different one; return if the key is new. Each
+    context keeps its keys in its own `table`."""
     row = sql.fetch_one(
-        "SELECT request_hash, status, body FROM idempotency_keys WHERE principal = ? AND key = ?",
+        f"SELECT request_hash, status, body FROM {table} WHERE principal = ? AND key = ?",
         (idempotency.principal, idempotency.key),
     )
     if row is None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hazina.credit.loans.domain.arrears import (
     ProvisioningPolicy,
@@ -84,14 +84,21 @@ from hazina.ledger.service import LedgerService, LedgerUnit
 from hazina.ledger.store.base import SqlSession
 from hazina.payments.domain.chart import PartyKind, ledger_of
 from hazina.payments.errors import (
-    IdempotentReplayError,
     PaymentError,
     conflict,
     invalid,
     not_found,
     refused,
 )
-from hazina.payments.service import IdempotencyRequest, PaymentsService
+from hazina.payments.service import (
+    IdempotencyRequest,
+    PaymentsService,
+    check_idempotency,
+    store_idempotency,
+    write_outbox,
+)
+
+_KEYS = "loan_idempotency_keys"  # loans keep their Idempotency-Keys apart from payments'
 
 _day_ns = 86_400 * 1_000_000_000
 _T = TypeVar("_T")
@@ -162,7 +169,9 @@ class LoansService:
                     unit.now_ns,
                 ),
             )
-            _outbox(unit, self._ids, "loan_product.created", str(product.id), {"id": product.id})
+            write_outbox(
+                unit, self._ids, "loan_product.created", str(product.id), {"id": product.id}
+            )
             return product
 
         return self._ledger.run(work)
@@ -283,7 +292,7 @@ class LoansService:
                 unit.now_ns,
             )
             _insert_loan(unit.sql, loan)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 f"loan.{loan.status}",
@@ -308,7 +317,7 @@ class LoansService:
 
         def work(unit: LedgerUnit) -> Loan | PaymentError:
             if idempotency is not None:
-                _check_idempotency(unit.sql, idempotency)
+                check_idempotency(unit.sql, idempotency, _KEYS)
             current = _loan_in(unit.sql, loan_id)
             if current.status != "approved":
                 return _not_disbursable(current)
@@ -375,14 +384,14 @@ class LoansService:
             )
             invariant(changed == 1, "the loan was read as approved in this transaction")
             disbursed = _loan_in(unit.sql, loan_id)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "loan.disbursed",
                 str(loan_id),
                 {"loan_id": loan_id, "amount": loan.amount, "fee": loan.fee, "legs": transfer_ids},
             )
-            _store_idempotency(unit, idempotency, disbursed)
+            store_idempotency(unit, idempotency, disbursed, _KEYS)
             return disbursed
 
         return _raise_or_return(self._ledger.run(work))
@@ -401,7 +410,7 @@ class LoansService:
 
         def work(unit: LedgerUnit) -> Repayment | PaymentError:
             if idempotency is not None:
-                _check_idempotency(unit.sql, idempotency)
+                check_idempotency(unit.sql, idempotency, _KEYS)
             current = _loan_in(unit.sql, loan_id)
             if current.status != "active":
                 return conflict("loan_not_active", f"a {current.status} loan takes no repayments")
@@ -415,7 +424,7 @@ class LoansService:
             repayment = self._take(unit, current, amount, balances, ledger, "loan.repayment")
             if isinstance(repayment, PaymentError):
                 return repayment
-            _store_idempotency(unit, idempotency, repayment)
+            store_idempotency(unit, idempotency, repayment, _KEYS)
             return repayment
 
         return _raise_or_return(self._ledger.run(work))
@@ -434,7 +443,7 @@ class LoansService:
 
         def work(unit: LedgerUnit) -> Repayment | PaymentError:
             if idempotency is not None:
-                _check_idempotency(unit.sql, idempotency)
+                check_idempotency(unit.sql, idempotency, _KEYS)
             current = _loan_in(unit.sql, loan_id)
             if current.status != "written_off":
                 return conflict("loan_not_written_off", "only written-off loans are recovered")
@@ -468,14 +477,14 @@ class LoansService:
                 unit.now_ns,
             )
             _insert_repayment(unit.sql, repayment)
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "loan.recovery",
                 str(loan_id),
                 {"loan_id": loan_id, "amount": amount},
             )
-            _store_idempotency(unit, idempotency, repayment)
+            store_idempotency(unit, idempotency, repayment, _KEYS)
             return repayment
 
         return _raise_or_return(self._ledger.run(work))
@@ -525,7 +534,7 @@ class LoansService:
                 (unit.now_ns, loan_id),
             )
             self._release_allowance(unit, current, ledger, balances.allowance)
-        _outbox(
+        write_outbox(
             unit,
             self._ids,
             "loan.repaid" if amount == balances.outstanding else event,
@@ -735,7 +744,7 @@ class LoansService:
                 (past_due, stage, unit.now_ns, loan_id),
             )
             if accrued or penalties or change or stage != current.stage:
-                _outbox(
+                write_outbox(
                     unit,
                     self._ids,
                     "loan.day_closed",
@@ -767,7 +776,7 @@ class LoansService:
 
         def work(unit: LedgerUnit) -> Loan | PaymentError:
             if idempotency is not None:
-                _check_idempotency(unit.sql, idempotency)
+                check_idempotency(unit.sql, idempotency, _KEYS)
             current = _loan_in(unit.sql, loan_id)
             if current.status != "active":
                 return conflict("loan_not_active", f"a {current.status} loan cannot be written off")
@@ -809,7 +818,7 @@ class LoansService:
                 " WHERE id = ? AND status = 'active'",
                 (balances.outstanding, unit.now_ns, loan_id),
             )
-            _outbox(
+            write_outbox(
                 unit,
                 self._ids,
                 "loan.written_off",
@@ -817,7 +826,7 @@ class LoansService:
                 {"loan_id": loan_id, "amount": balances.outstanding},
             )
             written_off = _loan_in(unit.sql, loan_id)
-            _store_idempotency(unit, idempotency, written_off)
+            store_idempotency(unit, idempotency, written_off, _KEYS)
             return written_off
 
         return _raise_or_return(self._ledger.run(work))
@@ -1017,49 +1026,5 @@ def _insert_repayment(sql: SqlSession, repayment: Repayment) -> None:
             repayment.principal,
             json.dumps(list(repayment.transfer_ids)),
             repayment.created_at_ns,
-        ),
-    )
-
-
-def _outbox(
-    unit: LedgerUnit, ids: IdSource, event_type: str, subject: str, payload: dict[str, Any]
-) -> None:
-    unit.sql.execute(
-        "INSERT INTO outbox (id, event_type, subject, payload, created_at_ns)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (ids.next_id(), event_type, subject, json.dumps(payload, sort_keys=True), unit.now_ns),
-    )
-
-
-def _check_idempotency(sql: SqlSession, idempotency: IdempotencyRequest) -> None:
-    row = sql.fetch_one(
-        "SELECT request_hash, status, body FROM loan_idempotency_keys"
-        " WHERE principal = ? AND key = ?",
-        (idempotency.principal, idempotency.key),
-    )
-    if row is None:
-        return
-    if row[0] != idempotency.request_hash:
-        raise conflict(
-            "idempotency_key_reused", "this Idempotency-Key was used with a different request"
-        )
-    raise IdempotentReplayError(int(row[1]), row[2])
-
-
-def _store_idempotency(
-    unit: LedgerUnit, idempotency: IdempotencyRequest | None, record: object
-) -> None:
-    if idempotency is None:
-        return
-    unit.sql.execute(
-        "INSERT INTO loan_idempotency_keys (principal, key, request_hash, status, body,"
-        " created_at_ns) VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            idempotency.principal,
-            idempotency.key,
-            idempotency.request_hash,
-            idempotency.status,
-            idempotency.render(record),
-            unit.now_ns,
         ),
     )
