@@ -68,7 +68,7 @@ def test_evaluate_german_holdout(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     results = json.loads(output.read_text())
-    assert {entry["family"] for entry in results} == {"scorecard", "boosting"}
+    assert {entry["family"] for entry in results} == {"scorecard", "boosting", "blend"}
     for entry in results:
         # Published 5-fold CV AUC on German is about 0.78-0.79; a hold-out of 200 is noisy.
         assert entry["holdout"]["roc_auc"] > 0.74, entry

@@ -23,7 +23,7 @@ from scipy.stats import spearmanr  # type: ignore[import-untyped]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]
 
 from hazina.credit.data import CreditDataset
-from hazina.credit.model import Reason, top_reasons
+from hazina.credit.model import Reason, reasons_from
 from hazina.credit.scale import points_per_log_odds
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import credit_early_stopping_rounds_max, credit_trees_max
@@ -129,17 +129,17 @@ class BoostingModel:
         invariant(len(probability) == len(features), "a probability per applicant")
         return probability
 
-    def reasons(self, features: Any, count: int) -> list[tuple[Reason, ...]]:
+    def points_lost(self, features: Any) -> npt.NDArray[np.float64]:
+        """Per applicant and feature: its SHAP contribution to the log-odds of default, in
+        points (negative where the feature helped)."""
         contributions = np.asarray(
             self.booster.predict(self.frame(features), pred_contrib=True), dtype=np.float64
         )
         invariant(contributions.shape[1] == len(self.feature_names) + 1, "one per feature + bias")
-        lost = contributions[:, :-1] * points_per_log_odds  # log-odds of default -> points
-        rows = features[list(self.feature_names)].astype(str).to_numpy()
-        return [
-            top_reasons(self.feature_names, [str(value) for value in rows[row]], lost[row], count)
-            for row in range(len(features))
-        ]
+        return contributions[:, :-1] * points_per_log_odds
+
+    def reasons(self, features: Any, count: int) -> list[tuple[Reason, ...]]:
+        return reasons_from(self.feature_names, features, self.points_lost(features), count)
 
     def describe(self) -> list[dict[str, object]]:
         gains = self.booster.feature_importance(importance_type="gain")

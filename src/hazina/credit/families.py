@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hazina.credit import boosting, scorecard
+from hazina.credit import blend, boosting, scorecard
 from hazina.credit.data import CreditDataset
 from hazina.credit.model import CreditModel
 
@@ -13,6 +13,7 @@ Fit = Callable[[CreditDataset, int], CreditModel]
 families: dict[str, Fit] = {
     scorecard.family: scorecard.fit,
     boosting.family: boosting.fit,
+    blend.family: blend.fit,
 }
 
 

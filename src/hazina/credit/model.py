@@ -83,6 +83,18 @@ def decide(
     ]
 
 
+def reasons_from(
+    names: tuple[str, ...], features: Any, points_lost: npt.NDArray[np.float64], count: int
+) -> list[tuple[Reason, ...]]:
+    """Each applicant's top reasons from a (applicants x features) table of points lost."""
+    invariant(points_lost.shape == (len(features), len(names)), "points lost per feature")
+    rows = features[list(names)].astype(str).to_numpy()
+    return [
+        top_reasons(names, [str(value) for value in rows[row]], points_lost[row], count)
+        for row in range(len(features))
+    ]
+
+
 def top_reasons(
     names: tuple[str, ...],
     values: list[str],

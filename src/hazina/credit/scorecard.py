@@ -22,7 +22,7 @@ from optbinning import BinningProcess  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
 from hazina.credit.data import CreditDataset
-from hazina.credit.model import Reason, top_reasons
+from hazina.credit.model import Reason, reasons_from
 from hazina.credit.scale import points_per_log_odds
 from hazina.kernel.invariant import invariant
 
@@ -34,11 +34,13 @@ logistic_iterations_max = 1_000
 @contextmanager
 def quiet_binning() -> Iterator[None]:
     """optbinning 1.0 builds its binning tables in a way pandas 3 deprecates (a float column
-    given text); the result is right, the warning is not ours to fix, so it is silenced here."""
+    given text) and its summary with `inplace=True` renames, which pandas 3.1 deprecates;
+    the results are right, the warnings are not ours to fix, so they are silenced here."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", message="Setting an item of incompatible dtype", category=DeprecationWarning
         )
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame")
         yield
 
 
@@ -80,14 +82,14 @@ class ScorecardModel:
         invariant(len(result) == len(features), "a probability per applicant")
         return result
 
-    def reasons(self, features: Any, count: int) -> list[tuple[Reason, ...]]:
+    def points_lost(self, features: Any) -> npt.NDArray[np.float64]:
+        """Per applicant and feature: points below the best that feature gives."""
         lost = self.best_points[np.newaxis, :] - self.points(features)
         invariant(bool(np.all(lost >= -1e-6)), "no bin gives more than the best")
-        rows = features[list(self.feature_names)].astype(str).to_numpy()
-        return [
-            top_reasons(self.feature_names, [str(value) for value in rows[row]], lost[row], count)
-            for row in range(len(features))
-        ]
+        return lost
+
+    def reasons(self, features: Any, count: int) -> list[tuple[Reason, ...]]:
+        return reasons_from(self.feature_names, features, self.points_lost(features), count)
 
     def describe(self) -> list[dict[str, object]]:
         """Per feature: its coefficient and information value, for the model's record."""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped]
 import pytest
 
-from hazina.credit import boosting, scorecard
+from hazina.credit import blend, boosting, scorecard
 from hazina.credit.data import CreditDataset, load_table, take_rows
 from hazina.credit.evaluation import evaluate_family, holdout_split
 from hazina.credit.families import UnknownFamilyError, fit
@@ -25,7 +25,7 @@ def applicants(tmp_path_factory: pytest.TempPathFactory) -> CreditDataset:
     return load_table(path, "status", drop=["applicant_id"], special_codes=[-9])
 
 
-@pytest.mark.parametrize("family", ["scorecard", "boosting"])
+@pytest.mark.parametrize("family", ["scorecard", "boosting", "blend"])
 def test_each_family_ranks_holdout_applicants_and_gives_reasons(
     applicants: CreditDataset, family: str
 ) -> None:
@@ -86,6 +86,30 @@ def test_boosting_constrains_features_the_way_the_data_points(applicants: Credit
     before = model.probability_of_default(rows)
     rows["utilisation"] = rows["utilisation"] + 0.3
     assert np.all(model.probability_of_default(rows) >= before - 1e-12)
+
+
+def test_blend_log_odds_and_points_lost_are_the_mean_of_its_two_models(
+    applicants: CreditDataset,
+) -> None:
+    model = blend.fit(applicants)
+    sample = applicants.features.iloc[:300]
+    card = model.card.probability_of_default(sample)
+    booster = model.booster.probability_of_default(sample)
+    expected = 1.0 / (1.0 + np.exp(-(blend.log_odds(card) + blend.log_odds(booster)) / 2.0))
+    blended = model.probability_of_default(sample)
+    assert np.allclose(blended, expected)
+    # Between its parts, applicant by applicant.
+    assert np.all(blended >= np.minimum(card, booster) - 1e-12)
+    assert np.all(blended <= np.maximum(card, booster) + 1e-12)
+    lost = model.points_lost(sample)
+    assert np.allclose(
+        lost, (model.card.points_lost(sample) + model.booster.points_lost(sample)) / 2.0
+    )
+    top = model.reasons(sample.iloc[[0]], credit_reasons_max)[0]
+    assert top
+    assert top[0].points_lost == pytest.approx(float(lost[0].max()))
+    described = {row["feature"]: row for row in model.describe()}
+    assert set(described["utilisation"]) >= {"coefficient", "information_value", "monotone"}
 
 
 def test_unknown_family_is_refused(applicants: CreditDataset) -> None:
