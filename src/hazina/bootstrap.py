@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hazina.credit.loans.service import LoansService
 from hazina.identity.service import IdentityService
 from hazina.kernel.clock import Clock, SystemClock
 from hazina.kernel.ids import IdSource
@@ -60,6 +61,7 @@ class Platform:
     identity: IdentityService
     risk: RiskService
     cases: CaseService
+    loans: LoansService
     models: ModelRegistry | None = None  # the registry the champion came from, if any
 
     def close(self) -> None:
@@ -73,16 +75,23 @@ class ModelLoadError(RegistryError):
     code = "model_unusable"
 
 
+class CreditModelLoadError(ModelLoadError):
+    """The credit registry's champion cannot score loan applications."""
+
+
 def build_platform(
     database: str = default_database,
     clock: Clock | None = None,
     currencies: tuple[str, ...] = ("KES",),
     model_registry: str | Path | None = None,
+    credit_registry: str | Path | None = None,
 ) -> Platform:
     """Every service over `database`. With `model_registry`, the registry's champion scores
     payments, and the feature engine computes the champion's features (its feature config);
     a registry without a champion leaves screening to the rules. A champion that cannot be
-    loaded is a `ModelLoadError` here, at start, never at payment time."""
+    loaded is a `ModelLoadError` here, at start, never at payment time. With
+    `credit_registry`, that registry's champion (a model over wallet-history features) scores
+    loan applications; one that cannot is a `ModelLoadError` too."""
     clock = clock or SystemClock()
     ids = IdSource(clock)
     models = None if model_registry is None else ModelRegistry(Path(model_registry))
@@ -92,6 +101,14 @@ def build_platform(
             scorer = models.scorer()
         except RegistryError as error:
             raise ModelLoadError(f"the champion model cannot be used: {error}") from error
+    applicant_scorer = None
+    if credit_registry is not None:
+        from hazina.credit.applicant import champion_scorer  # pandas: only when asked for
+
+        try:
+            applicant_scorer = champion_scorer(Path(credit_registry))
+        except RegistryError as error:
+            raise CreditModelLoadError(f"the credit champion cannot be used: {error}") from error
     ledger = build_ledger(database, clock)
     try:
         risk = RiskService(
@@ -118,4 +135,5 @@ def build_platform(
         risk.stored_labels(since_ns, risk_warm_up_payments_max),
     )
     cases = CaseService(ledger, ids)
-    return Platform(clock, ids, ledger, payments, identity, risk, cases, models)
+    loans = LoansService(ledger, clock, ids, payments, score=applicant_scorer)
+    return Platform(clock, ids, ledger, payments, identity, risk, cases, loans, models)

@@ -4,13 +4,15 @@ bad input, idempotency, and that the ledger stays balanced (money conserved)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import pytest
 
 from hazina.credit.loans.domain.products import InterestMethod, LoanProduct
+from hazina.credit.loans.records import CreditAssessment
 from hazina.credit.loans.service import LoansService, day_of
+from hazina.credit.wallet import wallet_feature_names
 from hazina.kernel.clock import FixedClock
 from hazina.kernel.ids import IdSource
 from hazina.ledger.service import LedgerService
@@ -35,7 +37,7 @@ class World:
     alice_wallet: int
     agent_wallet: int
     product: LoanProduct
-    scores: dict[int, int]
+    scores: dict[str, int]  # "bps": what the test score function answers, if set
 
 
 def _product(**changes: object) -> LoanProduct:
@@ -53,8 +55,13 @@ def world(store_factory: StoreFactory) -> Iterator[World]:
     ids = IdSource(clock, random.Random(11))
     payments = PaymentsService(ledger, clock, ids)
     payments.setup_currency(KES)
-    scores: dict[int, int] = {}
-    loans = LoansService(ledger, clock, ids, payments, score=scores.get)
+    scores: dict[str, int] = {}
+
+    def score(features: Mapping[str, float | None]) -> CreditAssessment:
+        assert set(features) == set(wallet_feature_names)
+        return CreditAssessment("test", scores.get("bps", 0), 700, ("INFLOW_WEEKS_SHARE",))
+
+    loans = LoansService(ledger, clock, ids, payments, score=score)
     alice = payments.register_party(
         PartyKind.customer, "Alice", [KES], phone="+254712000001", kyc_tier=KycTier.full
     )
@@ -146,14 +153,21 @@ def test_applications_outside_product_limits_are_errors_and_record_nothing(world
 def test_policy_and_score_declines_are_recorded_with_reasons(world: World) -> None:
     low_kyc = world.loans.apply(world.bob, world.product.id, 200_000, 2)
     assert (low_kyc.status, low_kyc.reasons) == ("declined", ("kyc_tier_too_low",))
-    world.scores[world.alice] = 2_001
+    world.scores["bps"] = 2_001
     scored = world.loans.apply(world.alice, world.product.id, 200_000, 2)
     assert (scored.status, scored.reasons, scored.default_bps) == (
         "declined",
         ("score_below_cutoff",),
         2_001,
     )
-    world.scores[world.alice] = 500
+    # What the decision rested on is kept: the features and the model's answer.
+    record = world.loans.application(scored.id)
+    assert record is not None
+    assert record.assessment == CreditAssessment("test", 2_001, 700, ("INFLOW_WEEKS_SHARE",))
+    assert set(record.features) == set(wallet_feature_names)
+    assert world.loans.view(scored.id).assessment == record.assessment
+    assert world.loans.training_rows() == []  # declined: no outcome to learn from
+    world.scores["bps"] = 500
     assert world.loans.apply(world.alice, world.product.id, 200_000, 2).status == "approved"
     second = world.loans.apply(world.alice, world.product.id, 200_000, 2)
     assert second.reasons == ("active_loan_limit",)

@@ -4,7 +4,6 @@ construction (one accrual per loan and day), so it takes none. No business rules
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Literal
@@ -25,22 +24,13 @@ from hazina.kernel.ids import prefixed
 from hazina.kernel.limits import loan_period_days_max, loan_term_installments_max
 
 _epoch = date(1970, 1, 1)
-_services_lock = threading.Lock()
 
 ProductId = Annotated[str, Field(pattern=r"^lpr_[0-9a-f]{16}$", examples=["lpr_0000018c2a1b3c4d"])]
 Bps = Annotated[int, Field(ge=0, le=10_000, description="Basis points (1/100 of a percent).")]
 
 
 def loans_of(context: Context) -> LoansService:
-    """The platform's loans service, made on first use and kept on the application."""
-    state = context.request.app.state
-    with _services_lock:
-        service: LoansService | None = getattr(state, "loans", None)
-        if service is None:
-            platform = context.platform
-            service = LoansService(platform.ledger, platform.clock, platform.ids, platform.payments)
-            state.loans = service
-    return service
+    return context.platform.loans
 
 
 def _day_text(day: int | None) -> str | None:
@@ -130,10 +120,22 @@ class LoanOut(BaseModel):
     created_at: str
 
 
+class CreditOut(BaseModel):
+    model_version: str = Field(description="The credit model version that scored the application.")
+    score: int = Field(ge=300, le=850, description="600 = 50:1 odds; +20 points doubles them.")
+    default_probability_bps: int = Field(ge=0, le=10_000)
+    reasons: list[str] = Field(
+        description="Adverse-action reason codes, strongest first (wallet-history features)."
+    )
+
+
 class LoanDetailOut(LoanOut):
     balances: BalancesOut
     repaid: str
     recovered: str
+    credit: CreditOut | None = Field(
+        description="The credit model's assessment; null when no model scored the application."
+    )
 
 
 class RepaymentCreate(Strict):
@@ -248,6 +250,14 @@ def loan_detail_out(view: LoanView) -> LoanDetailOut:
             ),
             "repaid": format_amount(view.repaid, money),
             "recovered": format_amount(view.recovered, money),
+            "credit": None
+            if view.assessment is None
+            else CreditOut(
+                model_version=view.assessment.model_version,
+                score=view.assessment.score,
+                default_probability_bps=view.assessment.default_bps,
+                reasons=list(view.assessment.reasons),
+            ),
         }
     )
 

@@ -8,9 +8,11 @@ refusal prints its stable code and exits with status 1.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -19,10 +21,11 @@ from rich.table import Table
 
 from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.problems import ProblemError
-from hazina.bootstrap import Platform, build_platform, default_database
+from hazina.bootstrap import ModelLoadError, Platform, build_platform, default_database
 from hazina.credit.loans.domain.products import InterestMethod, LoanProduct
-from hazina.credit.loans.records import Loan
+from hazina.credit.loans.records import ApplicationRecord, Loan
 from hazina.credit.loans.service import LoansService
+from hazina.credit.wallet import wallet_feature_names
 from hazina.kernel.ids import parse_prefixed, prefixed
 from hazina.payments.errors import PaymentError
 
@@ -37,13 +40,16 @@ DatabaseOption = Annotated[
 
 
 @contextmanager
-def _loans(database: str) -> Iterator[tuple[Platform, LoansService]]:
-    platform = build_platform(database)
+def _loans(
+    database: str, credit_registry: Path | None = None
+) -> Iterator[tuple[Platform, LoansService]]:
     try:
-        yield (
-            platform,
-            LoansService(platform.ledger, platform.clock, platform.ids, platform.payments),
-        )
+        platform = build_platform(database, credit_registry=credit_registry)
+    except ModelLoadError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    try:
+        yield platform, platform.loans
     except PaymentError as error:
         console.print(f"[red]refused[/red] {error.code}: {error.message}")
         raise typer.Exit(1) from None
@@ -155,13 +161,66 @@ def apply(
     amount: Annotated[str, typer.Option(help="e.g. 5000.00")],
     term: Annotated[int, typer.Option(help="Installments")],
     database: DatabaseOption = default_database,
+    credit_registry: Annotated[
+        Path | None,
+        typer.Option(
+            help="Credit model registry whose champion (trained on wallet-history features) "
+            "scores the application; without it the product's policy rules decide alone"
+        ),
+    ] = None,
 ) -> None:
-    """Apply for a loan; prints the decision."""
+    """Apply for a loan; prints the decision (and the credit score and reasons, if scored)."""
     product_id = _id("lpr", product, "--product")
-    with _loans(database) as (platform, loans):
+    with _loans(database, credit_registry) as (platform, loans):
         chosen = loans.get_product(product_id)
         party = platform.payments.find_party(phone=phone)
-        _show(loans.apply(party.id, product_id, parse_amount(amount, chosen.currency), term))
+        decided = loans.apply(party.id, product_id, parse_amount(amount, chosen.currency), term)
+        _show(decided)
+        _show_assessment(loans.application(decided.id))
+
+
+def _show_assessment(record: ApplicationRecord | None) -> None:
+    if record is None or record.assessment is None:
+        console.print("not scored by a credit model (policy rules only)")
+        return
+    a = record.assessment
+    console.print(
+        f"credit model {a.model_version}: score {a.score}, probability of default "
+        f"{a.default_bps / 100:.2f}%, reasons: {', '.join(a.reasons) or 'none'}"
+    )
+
+
+@app.command("training-table")
+def training_table(
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV file to write")],
+    database: DatabaseOption = default_database,
+) -> None:
+    """Write the wallet-history features of every loan with an outcome, and the outcome
+    (`defaulted`: 1 written off or stage 3, 0 repaid), as a CSV for `hazina credit train
+    --dataset FILE --target defaulted --drop loan_id`."""
+    with _loans(database) as (_, loans):
+        written = 0
+        defaults = 0
+        after = 0
+        with output.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["loan_id", *wallet_feature_names, "defaulted"])
+            while page := loans.training_rows(after):
+                for record, defaulted in page:
+                    writer.writerow(
+                        [
+                            prefixed("lon", record.loan_id),
+                            *(
+                                "" if (value := record.features.get(name)) is None else value
+                                for name in wallet_feature_names
+                            ),
+                            defaulted,
+                        ]
+                    )
+                    written += 1
+                    defaults += defaulted
+                after = page[-1][0].loan_id
+    console.print(f"{written} loans with an outcome ({defaults} defaulted) written to {output}")
 
 
 @app.command("disburse")
@@ -251,6 +310,7 @@ def show(loan: str, database: DatabaseOption = default_database) -> None:
     with _loans(database) as (_, loans):
         view = loans.view(loan_id)
         _show(view.loan)
+        _show_assessment(loans.application(loan_id))
         b = view.balances
         console.print(
             f"owed: principal {b.principal}, interest {b.interest}, penalty {b.penalty}"

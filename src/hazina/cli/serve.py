@@ -3,7 +3,10 @@
 Beside the API, background threads keep the platform's housekeeping going: timed-out holds
 and vouchers every `housekeeping_interval_s`; matured payments labelled genuine every
 `risk_labelling_interval_s`; the AML scenarios over the recent payments every
-`aml_scan_interval_s` (both also right after start).
+`aml_scan_interval_s` (both also right after start); loans' repayments collected from wallets
+that received money every `loan_sweep_interval_s`; the loans' end of day (accrual, penalties,
+ageing, provisions; idempotent, so it is simply run again) every `loan_close_day_interval_s`
+and at start.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from rich.console import Console
 
 from hazina.api.app import create_app
 from hazina.bootstrap import (
+    CreditModelLoadError,
     ModelLoadError,
     Platform,
     build_platform,
@@ -32,6 +36,8 @@ from hazina.identity.totp import totp_code
 from hazina.kernel.limits import (
     aml_scan_interval_s,
     housekeeping_interval_s,
+    loan_close_day_interval_s,
+    loan_sweep_interval_s,
     risk_labelling_interval_s,
 )
 from hazina.risk.aml.monitoring import scan_payments
@@ -64,6 +70,22 @@ def aml_scan(platform: Platform, currencies: tuple[str, ...]) -> None:
                 f"aml: {len(report.cases)} cases opened or updated from {report.alerts} alerts "
                 f"over {report.transactions} {currency_code} payments"
             )
+
+
+def loans_sweep(platform: Platform) -> None:
+    """Collect what is due on loans whose borrowers' wallets received money."""
+    swept = platform.loans.sweep_inflows()
+    if swept:
+        console.print(f"loans: {len(swept)} repayments collected from inflows")
+
+
+def loans_close_day(platform: Platform) -> None:
+    """Close the loans' day through yesterday: catches up missed days, a no-op when done."""
+    today = platform.clock.now_ns() // (86_400 * 1_000_000_000)
+    results = platform.loans.close_day(today - 1)
+    accrued = sum(result.accrued for result in results)
+    if accrued:
+        console.print(f"loans: end of day over {len(results)} loans, {accrued} interest accrued")
 
 
 def _every(
@@ -104,6 +126,15 @@ def serve(
     model: Annotated[
         bool, typer.Option("--model/--no-model", help="Score payments with the champion model")
     ] = True,
+    credit_registry: Annotated[
+        Path | None,
+        typer.Option(
+            "--credit-registry",
+            envvar="HAZINA_CREDIT_REGISTRY",
+            help="Credit model registry whose champion (trained on wallet-history features, "
+            "see docs/loans.md) scores loan applications; without it, policy rules decide",
+        ),
+    ] = None,
 ) -> None:
     """Start the HTTP API on http://HOST:PORT (docs at /docs, spec at /openapi.json)."""
     if model and demo:
@@ -122,15 +153,25 @@ def serve(
     currencies = ("KES",)
     try:
         platform = build_platform(
-            database, currencies=currencies, model_registry=model_registry if model else None
+            database,
+            currencies=currencies,
+            model_registry=model_registry if model else None,
+            credit_registry=credit_registry,
         )
     except (ModelLoadError, RegistryError) as error:
         console.print(f"[red]{error}[/]")
-        console.print(
-            f"`hazina risk models --registry {model_registry}` lists the versions, `hazina risk "
-            f"promote VERSION --registry {model_registry}` makes a working one champion; or "
-            "start with --no-model."
-        )
+        if isinstance(error, CreditModelLoadError):
+            console.print(
+                f"`hazina credit models --registry {credit_registry}` lists the versions, "
+                f"`hazina credit promote VERSION --registry {credit_registry}` makes one trained "
+                "on wallet-history features champion; or start without --credit-registry."
+            )
+        else:
+            console.print(
+                f"`hazina risk models --registry {model_registry}` lists the versions, `hazina "
+                f"risk promote VERSION --registry {model_registry}` makes a working one "
+                "champion; or start with --no-model."
+            )
         raise typer.Exit(code=1) from error
     stop = threading.Event()
     try:
@@ -149,12 +190,20 @@ def serve(
             if in_use is not None
             else "Fraud model: none in use (rules only)"
         )
+        credit_in_use = getattr(platform.loans.score, "version", None)
+        console.print(
+            f"Credit model: {credit_in_use} from {credit_registry}"
+            if credit_in_use is not None
+            else "Credit model: none in use (loan policy rules only)"
+        )
         console.print(f"API:     http://{host}:{port}/v1   docs: http://{host}:{port}/docs")
         console.print(f"Spec:    http://{host}:{port}/openapi.json")
         workers = [
             (housekeeping_interval_s, lambda: _housekeeping(platform), False),
             (risk_labelling_interval_s, lambda: label_matured(platform), True),
             (aml_scan_interval_s, lambda: aml_scan(platform, currencies), True),
+            (loan_sweep_interval_s, lambda: loans_sweep(platform), False),
+            (loan_close_day_interval_s, lambda: loans_close_day(platform), True),
         ]
         for interval_s, job, at_start in workers:
             threading.Thread(

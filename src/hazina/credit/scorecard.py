@@ -21,7 +21,7 @@ import numpy.typing as npt
 from optbinning import BinningProcess  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-from hazina.credit.data import CreditDataset
+from hazina.credit.data import CreditDataError, CreditDataset
 from hazina.credit.model import Reason, reasons_from
 from hazina.credit.scale import points_per_log_odds
 from hazina.kernel.invariant import invariant
@@ -48,7 +48,8 @@ def binning_table_frame(frame: Any, categorical: tuple[str, ...]) -> Any:
     """Categorical columns as plain strings, which is what optbinning expects."""
     prepared = frame.copy()
     for name in categorical:
-        prepared[name] = prepared[name].astype(str)
+        if name in prepared.columns:
+            prepared[name] = prepared[name].astype(str)
     return prepared
 
 
@@ -59,17 +60,26 @@ class ScorecardModel:
     binning: Any  # optbinning.BinningProcess, fitted
     regression: Any  # sklearn LogisticRegression, fitted on the WoE
     best_points: npt.NDArray[np.float64]  # per feature: the most points any of its bins gives
+    # The features that were binned: those with at least one value that is neither missing nor
+    # a special code in the training rows. The others (every applicant's bill interval
+    # undefined, say) say nothing; their weight of evidence is 0 for everyone. () means all.
+    binned_names: tuple[str, ...] = ()
     family: str = family
 
     def weights_of_evidence(self, features: Any) -> npt.NDArray[np.float64]:
+        binned = list(self.binned_names or self.feature_names)
         with quiet_binning():
             woe = self.binning.transform(
-                binning_table_frame(features[list(self.feature_names)], self.categorical_names),
+                binning_table_frame(features[binned], self.categorical_names),
                 metric="woe",
                 metric_special="empirical",
                 metric_missing="empirical",
             )
-        return np.asarray(woe, dtype=np.float64)
+        if len(binned) == len(self.feature_names):
+            return np.asarray(woe, dtype=np.float64)
+        full = np.zeros((len(features), len(self.feature_names)), dtype=np.float64)
+        full[:, [self.feature_names.index(name) for name in binned]] = np.asarray(woe)
+        return full
 
     def points(self, features: Any) -> npt.NDArray[np.float64]:
         """Points each feature gives each applicant (higher is safer)."""
@@ -106,40 +116,49 @@ class ScorecardModel:
         ]
 
 
+def has_values(column: Any, special_codes: tuple[float, ...]) -> bool:
+    """Whether a column has any value that is neither missing nor a special code."""
+    present = column.notna()
+    if special_codes and column.dtype == np.float64:
+        present &= ~column.isin(special_codes)
+    return bool(present.any())
+
+
 def fit(dataset: CreditDataset, seed: int = 0) -> ScorecardModel:
     names = dataset.feature_names
     categorical = dataset.categorical_names
+    binned = tuple(
+        name for name in names if has_values(dataset.features[name], dataset.special_codes)
+    )
+    if not binned:
+        raise CreditDataError("no feature has a value: nothing to bin")
     binning = BinningProcess(
-        variable_names=list(names),
-        categorical_variables=list(categorical) or None,
+        variable_names=list(binned),
+        categorical_variables=[name for name in categorical if name in binned] or None,
         special_codes=list(dataset.special_codes) or None,
         max_n_prebins=20,
         min_prebin_size=0.02,
         binning_fit_params={
-            name: {"monotonic_trend": "auto_asc_desc"} for name in names if name not in categorical
+            name: {"monotonic_trend": "auto_asc_desc"} for name in binned if name not in categorical
         },
     )
-    frame = binning_table_frame(dataset.features, categorical)
-    with quiet_binning():
-        binning.fit(frame, dataset.target)
-        woe = np.asarray(
-            binning.transform(
-                frame, metric="woe", metric_special="empirical", metric_missing="empirical"
-            ),
-            dtype=np.float64,
-        )
-    regression = LogisticRegression(
-        C=regularisation_strength, max_iter=logistic_iterations_max, random_state=seed
-    )
-    regression.fit(woe, dataset.target)
-    coefficients = np.asarray(regression.coef_[0], dtype=np.float64)
-    training_points = -points_per_log_odds * woe * coefficients
     model = ScorecardModel(
         feature_names=names,
         categorical_names=categorical,
         binning=binning,
-        regression=regression,
-        best_points=training_points.max(axis=0),
+        regression=LogisticRegression(
+            C=regularisation_strength, max_iter=logistic_iterations_max, random_state=seed
+        ),
+        best_points=np.zeros(len(names), dtype=np.float64),
+        binned_names=binned,
     )
+    with quiet_binning():
+        binning.fit(
+            binning_table_frame(dataset.features[list(binned)], categorical), dataset.target
+        )
+    woe = model.weights_of_evidence(dataset.features)
+    model.regression.fit(woe, dataset.target)
+    coefficients = np.asarray(model.regression.coef_[0], dtype=np.float64)
+    model.best_points = (-points_per_log_odds * woe * coefficients).max(axis=0)
     invariant(len(model.best_points) == len(names), "a best per feature")
     return model

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Protocol
 
 import numpy as np
@@ -47,6 +47,9 @@ class WalletHistoryFeatures:
 
     def to_row(self) -> dict[str, float]:
         return {name: float(value) for name, value in asdict(self).items()}
+
+
+wallet_feature_names = tuple(field.name for field in fields(WalletHistoryFeatures))
 
 
 def coefficient_of_variation(values: Sequence[float]) -> float:

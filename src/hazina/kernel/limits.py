@@ -170,3 +170,5 @@ credit_trees_max: Final = 5_000  # boosting rounds of a gradient-boosting credit
 credit_early_stopping_rounds_max: Final = 200  # rounds without a better validation score
 credit_registry_versions_max: Final = 1_024  # model versions one credit registry holds
 credit_wallet_transactions_max: Final = 100_000  # payments of one wallet read for its features
+loan_sweep_interval_s: Final = 60  # how often the server collects dues from wallets' inflows
+loan_close_day_interval_s: Final = 3_600  # how often the server re-runs the loans' end of day

@@ -145,3 +145,23 @@ def test_a_u_shaped_feature_is_left_unconstrained() -> None:
     target = (generator.random(20_000) < 1.0 / (1.0 + np.exp(-log_odds))).astype(np.int8)
     frame = pd.DataFrame({"open_lines": lines, "rising": rising})
     assert boosting.monotone_directions(frame, target) == [0, 1]
+
+
+def test_a_column_with_no_value_is_left_out_of_the_scorecard(applicants: CreditDataset) -> None:
+    features = applicants.features.copy()
+    features["bill_interval_cv"] = np.nan  # nobody has paid two bills
+    features["code_only"] = -9.0  # only the special code
+    empty = CreditDataset(
+        applicants.name,
+        applicants.path,
+        features,
+        applicants.target,
+        applicants.special_codes,
+    )
+    model = scorecard.fit(empty)
+    assert "bill_interval_cv" not in model.binned_names
+    assert "code_only" not in model.binned_names
+    assert model.feature_names[-2:] == ("bill_interval_cv", "code_only")
+    points = model.points(features.iloc[:50])
+    assert np.all(points[:, -2:] == 0.0)
+    assert credit_metrics(empty.target, model.probability_of_default(features)).roc_auc > 0.75

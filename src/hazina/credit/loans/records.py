@@ -77,6 +77,28 @@ class LoanView:
     balances: LoanBalances
     repaid: int  # penalty + interest + principal repaid so far
     recovered: int
+    assessment: CreditAssessment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreditAssessment:
+    """A credit model's answer for one application: its probability of default, the score on
+    the 300-850 scale and the adverse-action reason codes, strongest first."""
+
+    model_version: str
+    default_bps: int
+    score: int
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationRecord:
+    """What a decision rested on: the applicant's wallet-history features at application time
+    (None where a quantity was undefined, e.g. no bills) and the model's assessment, if any."""
+
+    loan_id: int
+    features: dict[str, float | None]
+    assessment: CreditAssessment | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,15 @@ CREATE TABLE IF NOT EXISTS loan_operator_accounts (
     account_id BIGINT NOT NULL UNIQUE,
     PRIMARY KEY (currency, kind)
 );
+CREATE TABLE IF NOT EXISTS loan_applications (
+    loan_id        BIGINT PRIMARY KEY,
+    features       TEXT NOT NULL,
+    model_version  TEXT,
+    default_bps    INTEGER CHECK (default_bps BETWEEN 0 AND 10000),
+    score          INTEGER CHECK (score BETWEEN 300 AND 850),
+    score_reasons  TEXT,
+    CHECK ((model_version IS NULL) = (default_bps IS NULL))
+);
 CREATE TABLE IF NOT EXISTS loans (
     id                 BIGINT PRIMARY KEY,
     party_id           BIGINT NOT NULL,

@@ -23,9 +23,10 @@ Rules stated once here (docs/loans.md repeats them):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from hazina.credit.loans.domain.arrears import (
     ProvisioningPolicy,
@@ -55,6 +56,8 @@ from hazina.credit.loans.domain.schedule import accrual_for_days, build_schedule
 from hazina.credit.loans.records import (
     LOAN_COLUMNS,
     REPAYMENT_COLUMNS,
+    ApplicationRecord,
+    CreditAssessment,
     DayResult,
     Loan,
     LoanBalances,
@@ -67,6 +70,7 @@ from hazina.credit.loans.records import (
     schedule_to_json,
 )
 from hazina.credit.loans.schema import SCHEMA
+from hazina.credit.wallet import wallet_history_features
 from hazina.kernel.clock import Clock
 from hazina.kernel.ids import IdSource
 from hazina.kernel.invariant import invariant
@@ -103,9 +107,10 @@ _KEYS = "loan_idempotency_keys"  # loans keep their Idempotency-Keys apart from 
 _day_ns = 86_400 * 1_000_000_000
 _T = TypeVar("_T")
 
-# A score function: the applicant's party id -> probability of default in basis points, or
-# None when it has nothing to say (the decision then rests on the policy rules alone).
-ScoreFunction = Callable[[int], int | None]
+# A score function: the applicant's wallet-history features (None where undefined) -> the
+# credit model's assessment (`hazina.credit.applicant.ApplicantScorer`). Without one, decisions
+# rest on the policy rules alone, and the features are still recorded for training.
+ScoreFunction = Callable[[Mapping[str, float | None]], CreditAssessment]
 
 
 def day_of(at_ns: int) -> int:
@@ -252,7 +257,12 @@ class LoansService:
             reasons.append(f"party_{party.status}")
         if int(party.kyc_tier) < product.min_kyc_tier:
             reasons.append("kyc_tier_too_low")
-        default_bps = self.score(party_id) if self.score is not None else None
+        history = wallet_history_features(self._payments, wallet.id, self._clock.now_ns())
+        features = {
+            name: None if math.isnan(value) else value for name, value in history.to_row().items()
+        }
+        assessment = self.score(features) if self.score is not None else None
+        default_bps = None if assessment is None else assessment.default_bps
         if default_bps is not None and default_bps > product.max_default_probability_bps:
             reasons.append("score_below_cutoff")
         loan_id = self._ids.next_id()
@@ -292,6 +302,7 @@ class LoansService:
                 unit.now_ns,
             )
             _insert_loan(unit.sql, loan)
+            _insert_application(unit.sql, ApplicationRecord(loan_id, features, assessment))
             write_outbox(
                 unit,
                 self._ids,
@@ -865,12 +876,40 @@ class LoansService:
             accounts = {a.id: a for a in self._ledger.lookup_accounts(list(loan.account_ids()))}
             balances = _balances(accounts, loan)
         reader = self._reader()
+        application = self.application(loan_id)
         return LoanView(
             loan,
             balances,
             _sum_repaid(reader, loan_id, "repayment"),
             _sum_repaid(reader, loan_id, "recovery"),
+            None if application is None else application.assessment,
         )
+
+    def application(self, loan_id: int) -> ApplicationRecord | None:
+        """The features and assessment a decision rested on (None for loans decided before
+        applications were recorded)."""
+        row = self._reader().fetch_one(
+            f"SELECT {_APPLICATION_COLUMNS} FROM loan_applications WHERE loan_id = ?", (loan_id,)
+        )
+        return None if row is None else _application_from_row(row)
+
+    def training_rows(
+        self, after_id: int = 0, limit: int = loan_page_max
+    ) -> list[tuple[ApplicationRecord, int]]:
+        """Applications whose loans have an outcome, with it: 1 (defaulted) for a loan written
+        off or in stage 3 (more than 90 days past due, or as the policy says), 0 for one repaid
+        in full. Loans still running in stage 1-2, approved but not disbursed, or declined have
+        no outcome yet and are left out. In loan id order, from `after_id`."""
+        rows = self._reader().fetch_all(
+            f"SELECT a.{_APPLICATION_COLUMNS.replace(', ', ', a.')},"
+            " CASE WHEN l.status = 'repaid' THEN 0 ELSE 1 END"
+            " FROM loan_applications a JOIN loans l ON l.id = a.loan_id"
+            " WHERE a.loan_id > ? AND (l.status IN ('repaid', 'written_off')"
+            " OR (l.status = 'active' AND l.stage = 3))"
+            " ORDER BY a.loan_id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(_application_from_row(row[:-1]), int(row[-1])) for row in rows]
 
     def list_loans(
         self, party_id: int | None = None, after_id: int = 0, limit: int = loan_page_max
@@ -1011,6 +1050,33 @@ def _insert_loan(sql: SqlSession, loan: Loan) -> None:
             loan.updated_at_ns,
         ),
     )
+
+
+_APPLICATION_COLUMNS = "loan_id, features, model_version, default_bps, score, score_reasons"
+
+
+def _insert_application(sql: SqlSession, record: ApplicationRecord) -> None:
+    assessment = record.assessment
+    sql.execute(
+        f"INSERT INTO loan_applications ({_APPLICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            record.loan_id,
+            json.dumps(record.features, sort_keys=True, allow_nan=False),
+            None if assessment is None else assessment.model_version,
+            None if assessment is None else assessment.default_bps,
+            None if assessment is None else assessment.score,
+            None if assessment is None else json.dumps(list(assessment.reasons)),
+        ),
+    )
+
+
+def _application_from_row(row: tuple[Any, ...]) -> ApplicationRecord:
+    assessment = None
+    if row[2] is not None:
+        assessment = CreditAssessment(
+            str(row[2]), int(row[3]), int(row[4]), tuple(json.loads(row[5] or "[]"))
+        )
+    return ApplicationRecord(int(row[0]), dict(json.loads(row[1])), assessment)
 
 
 def _insert_repayment(sql: SqlSession, repayment: Repayment) -> None:
