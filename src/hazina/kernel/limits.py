@@ -172,3 +172,17 @@ credit_registry_versions_max: Final = 1_024  # model versions one credit registr
 credit_wallet_transactions_max: Final = 100_000  # payments of one wallet read for its features
 loan_sweep_interval_s: Final = 60  # how often the server collects dues from wallets' inflows
 loan_close_day_interval_s: Final = 3_600  # how often the server re-runs the loans' end of day
+
+# CBDC (`hazina.cbdc`). Amounts in minor units of the fiat the CBDC is denominated in.
+cbdc_anonymous_holding_max_minor_units: Final = 2_500_000  # 25,000.00: anonymous wallet cap
+cbdc_full_kyc_holding_max_minor_units: Final = 30_000_000  # 300,000.00: full-KYC wallet cap
+cbdc_offline_balance_max_minor_units: Final = 500_000  # 5,000.00 a device may hold offline
+cbdc_offline_token_lifetime_s: Final = 30 * 86_400  # a loaded token must be redeemed within this
+cbdc_offline_tokens_per_load_max: Final = 64  # notes one load may split into
+cbdc_offline_hops_max: Final = 64  # device-to-device transfers one token may carry
+cbdc_offline_sync_tokens_max: Final = 256  # tokens one sync may redeem
+cbdc_escrow_expiry_max_s: Final = 365 * 86_400  # longest a conditional payment may wait
+cbdc_release_batch_max: Final = 1_000  # conditional payments one release run posts
+cbdc_scan_page_max: Final = 8_189  # accounts read per page by the audit and the overview
+cbdc_velocity_window_s: Final = 30 * 86_400  # payments counted for velocity
+cbdc_page_max: Final = 100  # wallets, participants or payments per page of a list

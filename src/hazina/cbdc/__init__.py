@@ -1,0 +1,1 @@
+"""Retail CBDC: two-tier issuance and distribution, holding limits, escrow, offline tokens."""

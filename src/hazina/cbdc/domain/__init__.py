@@ -1,0 +1,1 @@
+"""The CBDC's pure core: chart of accounts, tiers and the holding-limit waterfall."""
