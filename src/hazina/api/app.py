@@ -172,6 +172,10 @@ def create_app(
     app.include_router(routes_cases.router, prefix="/v1")
     app.include_router(routes_loans.router, prefix="/v1")
 
+    from hazina.console.app import install_console
+
+    install_console(app)
+
     @app.get("/healthz", tags=["health"], include_in_schema=True)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}

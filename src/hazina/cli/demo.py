@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.bootstrap import Platform, build_platform, default_database
+from hazina.console.demo import DEMO_OPERATORS, seed_console_operators
 from hazina.identity.roles import Role, Scope
 from hazina.identity.totp import totp_code
 from hazina.ledger.audit import verify
@@ -58,6 +59,7 @@ def seed_demo(
     payments = platform.payments
     identity = platform.identity
     outcomes: Counter[str] = Counter()
+    seed_console_operators(platform, DEMO_TOTP_SECRET)  # also on databases seeded before them
     if identity.get_operator(DEMO_ADMIN) is not None:
         return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, None), outcomes
     identity.create_operator(
@@ -133,6 +135,14 @@ def print_credentials(platform: Platform, credentials: DemoCredentials) -> None:
         f"  TOTP secret: {credentials.totp_secret} (any authenticator app; code now: "
         f"{totp_code(credentials.totp_secret, now_s)}; or `hazina totp {credentials.totp_secret}`)"
     )
+    console.print(
+        "[bold]Console[/bold] http://127.0.0.1:8000/console/ (docs/console.md); one operator "
+        "per role, same TOTP secret:"
+    )
+    for operator in DEMO_OPERATORS:
+        console.print(
+            f"  {operator.role.value}: username {operator.username}   password {operator.password}"
+        )
     if credentials.api_key is not None:
         console.print(f"[bold]Demo API key[/bold] (all scopes, shown once): {credentials.api_key}")
     else:

@@ -121,6 +121,32 @@ _reversal_columns = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ActivityBucket:
+    """Completed transactions of one type in one time bucket (the console's charts)."""
+
+    start_ns: int
+    type: str
+    count: int
+    amount: int  # minor units
+    fee: int  # minor units
+    payers: int  # distinct paying wallets
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSearch:
+    """Filters of a transaction search; None leaves a filter out. Amounts in minor units,
+    times in nanoseconds since the epoch (`until_ns` excluded)."""
+
+    type: str | None = None
+    status: str | None = None
+    wallet_id: int | None = None
+    amount_min: int | None = None
+    amount_max: int | None = None
+    since_ns: int | None = None
+    until_ns: int | None = None
+
+
 def party_from_row(row: tuple[Any, ...]) -> Party:
     return Party(
         int(row[0]),

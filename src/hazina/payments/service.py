@@ -24,6 +24,7 @@ from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     aml_scan_transactions_max,
     bank_transfer_timeout_s,
+    query_limit_max,
     risk_hold_lifetime_s,
     risk_labelling_batch_max,
     statement_page_max,
@@ -83,11 +84,13 @@ from hazina.payments.records import (
     TRANSACTION_COLUMNS,
     VOUCHER_COLUMNS,
     WALLET_COLUMNS,
+    ActivityBucket,
     IssuedVoucher,
     Party,
     PaymentTransaction,
     ReversalRequest,
     StatementEntry,
+    TransactionSearch,
     Voucher,
     Wallet,
     WalletBalance,
@@ -1399,6 +1402,127 @@ class PaymentsService:
             (after_id, limit),
         )
         return [(int(r[0]), r[1], r[2], json.loads(r[3]), int(r[4])) for r in rows]
+
+    # -- reports (the operator console's dashboard and searches) -------------------------------
+
+    def activity_span(self, since_ns: int) -> tuple[int, int] | None:
+        """The first and last creation time of the transactions since `since_ns`, or None."""
+        row = self._reader().fetch_one(
+            "SELECT MIN(created_at_ns), MAX(created_at_ns) FROM payment_transactions"
+            " WHERE created_at_ns >= ?",
+            (since_ns,),
+        )
+        if row is None or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
+    def activity(self, since_ns: int, bucket_ns: int) -> list[ActivityBucket]:
+        """Completed (and later reversed) transactions since `since_ns`, per time bucket and
+        type: how many, their value, their fees, and how many distinct wallets paid."""
+        invariant(bucket_ns > 0, "a bucket has a length")
+        rows = self._reader().fetch_all(
+            "SELECT created_at_ns / ? AS bucket, type, COUNT(*), SUM(amount), SUM(fee),"
+            " COUNT(DISTINCT payer_wallet) FROM payment_transactions"
+            " WHERE created_at_ns >= ? AND status IN ('completed', 'reversed')"
+            " GROUP BY bucket, type ORDER BY bucket, type",
+            (bucket_ns, since_ns),
+        )
+        return [
+            ActivityBucket(int(r[0]) * bucket_ns, r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5]))
+            for r in rows
+        ]
+
+    def active_wallets(self, since_ns: int, bucket_ns: int) -> list[tuple[int, int]]:
+        """(bucket start, distinct wallets that sent or received a completed payment)."""
+        invariant(bucket_ns > 0, "a bucket has a length")
+        rows = self._reader().fetch_all(
+            "SELECT bucket, COUNT(DISTINCT wallet) FROM ("
+            " SELECT created_at_ns / ? AS bucket, payer_wallet AS wallet"
+            " FROM payment_transactions WHERE created_at_ns >= ? AND status = 'completed'"
+            " UNION ALL SELECT created_at_ns / ?, payee_wallet"
+            " FROM payment_transactions WHERE created_at_ns >= ? AND status = 'completed'"
+            ") AS moved GROUP BY bucket ORDER BY bucket",
+            (bucket_ns, since_ns, bucket_ns, since_ns),
+        )
+        return [(int(r[0]) * bucket_ns, int(r[1])) for r in rows]
+
+    def wallet_balances(self, party_kind: PartyKind, limit: int) -> list[WalletBalance]:
+        """The balances of up to `limit` wallets of one kind of party (agents' floats, for
+        instance), in one ledger look-up."""
+        invariant(0 < limit <= query_limit_max, "a bounded look-up")
+        rows = self._reader().fetch_all(
+            f"SELECT {', '.join('w.' + c.strip() for c in WALLET_COLUMNS.split(','))}"
+            " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE p.kind = ?"
+            " ORDER BY w.id LIMIT ?",
+            (party_kind.value, limit),
+        )
+        wallets = [wallet_from_row(row) for row in rows]
+        accounts = {a.id: a for a in self._ledger.lookup_accounts([w.id for w in wallets])}
+        invariant(len(accounts) == len(wallets), "every wallet has its ledger account")
+        balances = []
+        for wallet in wallets:
+            account = accounts[wallet.id]
+            balance = account.credits_posted - account.debits_posted
+            balances.append(
+                WalletBalance(
+                    wallet,
+                    balance,
+                    account.debits_pending,
+                    account.credits_pending,
+                    balance - account.debits_pending,
+                )
+            )
+        return balances
+
+    def search_parties(self, text: str, kind: PartyKind | None, limit: int) -> list[Party]:
+        """Parties whose name, phone or code contains `text` (case-insensitive), by id."""
+        pattern = "%" + text.strip().lower().replace("%", "").replace("_", "") + "%"
+        where, parameters = (
+            "WHERE (LOWER(name) LIKE ? OR phone LIKE ? OR LOWER(code) LIKE ?)",
+            list[object]([pattern, pattern, pattern]),
+        )
+        if kind is not None:
+            where += " AND kind = ?"
+            parameters.append(kind.value)
+        rows = self._reader().fetch_all(
+            f"SELECT {PARTY_COLUMNS} FROM parties {where} ORDER BY id LIMIT ?",
+            (*parameters, limit),
+        )
+        return [party_from_row(row) for row in rows]
+
+    def search_transactions(
+        self, search: TransactionSearch, before_id: int | None, limit: int
+    ) -> list[PaymentTransaction]:
+        """Transactions matching every filter given, newest first, before a cursor id."""
+        invariant(0 < limit <= query_limit_max, "a bounded page")
+        where: list[str] = []
+        parameters: list[object] = []
+        if before_id is not None:
+            where.append("id < ?")
+            parameters.append(before_id)
+        if search.wallet_id is not None:
+            where.append("(payer_wallet = ? OR payee_wallet = ?)")
+            parameters += [search.wallet_id, search.wallet_id]
+        for column, value in (("type", search.type), ("status", search.status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                parameters.append(value)
+        for clause, bound in (
+            ("amount >= ?", search.amount_min),
+            ("amount <= ?", search.amount_max),
+            ("created_at_ns >= ?", search.since_ns),
+            ("created_at_ns < ?", search.until_ns),
+        ):
+            if bound is not None:
+                where.append(clause)
+                parameters.append(bound)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._reader().fetch_all(
+            f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions{clause}"
+            " ORDER BY id DESC LIMIT ?",
+            (*parameters, limit),
+        )
+        return [transaction_from_row(row) for row in rows]
 
     def _reader(self) -> SqlSession:
         return self._ledger.store.reader()

@@ -616,6 +616,7 @@ class RiskService:
         *,
         action: str | None = None,
         transaction_id: int | None = None,
+        payer_party_id: int | None = None,
         after_id: int = 0,
         limit: int = risk_decision_page_max,
     ) -> list[dict[str, Any]]:
@@ -629,6 +630,9 @@ class RiskService:
         if transaction_id is not None:
             where.append("transaction_id = ?")
             parameters.append(transaction_id)
+        if payer_party_id is not None:
+            where.append("payer_party_id = ?")
+            parameters.append(payer_party_id)
         where.append("id > ?")
         parameters.append(after_id)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
@@ -637,6 +641,15 @@ class RiskService:
             (*parameters, limit),
         )
         return [_decision_row(row) for row in rows]
+
+    def decision_counts(self, since_ns: int) -> dict[str, int]:
+        """How many decisions of each action were made since `since_ns`."""
+        rows = self._ledger.store.reader().fetch_all(
+            "SELECT action, COUNT(*) FROM risk_decisions WHERE created_at_ns >= ?"
+            " GROUP BY action ORDER BY action",
+            (since_ns,),
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
 
     def warm_up(self, facts: Sequence[PaymentFacts], labels: Sequence[StoredLabel] = ()) -> None:
         """Fold past payments (oldest first) into the features, e.g. after a restart, with the

@@ -454,8 +454,9 @@ class CaseService:
         assignee: str | None = None,
         limit: int = 50,
         starting_after: int | None = None,
+        subject_accounts: Sequence[int] = (),
     ) -> list[Case]:
-        """A page of cases by id, optionally of one status and one assignee."""
+        """A page of cases by id, optionally of one status, one assignee and some subjects."""
         if not 1 <= limit <= aml_case_page_max:
             raise invalid("limit_invalid", f"limit must be between 1 and {aml_case_page_max}")
         clauses: list[str] = []
@@ -469,12 +470,23 @@ class CaseService:
         if starting_after is not None:
             clauses.append("id > ?")
             parameters.append(starting_after)
+        if subject_accounts:
+            clauses.append(f"subject_account IN ({', '.join('?' * len(subject_accounts))})")
+            parameters.extend(subject_accounts)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._reader().fetch_all(
             f"SELECT {_CASE_COLUMNS} FROM risk_cases{where} ORDER BY id LIMIT ?",
             (*parameters, limit),
         )
         return [_case_from_row(row) for row in rows]
+
+    def count_by_status(self) -> dict[CaseStatus, int]:
+        """How many cases are in each status (every status named, zero when none)."""
+        rows = self._reader().fetch_all("SELECT status, COUNT(*) FROM risk_cases GROUP BY status")
+        counts = dict.fromkeys(CaseStatus, 0)
+        for status, count in rows:
+            counts[CaseStatus(status)] = int(count)
+        return counts
 
     # -- helpers -------------------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""The operator web console: server-rendered pages (Jinja2 + htmx) over the services."""

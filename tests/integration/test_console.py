@@ -1,0 +1,336 @@
+"""The operator console through FastAPI's test client on a seeded demo database: login with
+password and TOTP, the session cookie, pages per role (403 pages), CSRF refusals, cursor
+pagination, and the work flows (maker-checker reversal, held payment, AML case)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from hazina.api.app import create_app
+from hazina.bootstrap import Platform
+from hazina.console.demo import DEMO_OPERATORS
+from hazina.kernel.ids import parse_prefixed, prefixed
+from hazina.kernel.limits import console_page_rows_max
+from hazina.payments.domain.chart import PartyKind
+from hazina.payments.records import TransactionSearch
+from tests.browser.world import (
+    CSRF_PATTERN,
+    ShiftableClock,
+    copy_world,
+    open_world,
+    seeded_console_world,
+)
+
+__all__ = ["seeded_console_world"]  # the session fixture, used by name
+
+PASSWORDS = {"admin": "hazina-demo-admin"} | {o.username: o.password for o in DEMO_OPERATORS}
+
+
+@pytest.fixture
+def world(seeded_console_world: Path, tmp_path: Path) -> Iterator[tuple[Platform, ShiftableClock]]:
+    platform, clock = open_world(copy_world(seeded_console_world, tmp_path / "console.sqlite3"))
+    yield platform, clock
+    platform.close()
+
+
+@pytest.fixture
+def app_client(world: tuple[Platform, ShiftableClock]) -> Iterator[TestClient]:
+    with TestClient(create_app(world[0]), follow_redirects=False) as client:
+        yield client
+
+
+def log_in(client: TestClient, clock: ShiftableClock, username: str) -> TestClient:
+    client.cookies.clear()
+    form = client.get("/console/login")
+    token = CSRF_PATTERN.search(form.text)
+    assert token is not None
+    answer = client.post(
+        "/console/login",
+        data={
+            "csrf_token": token.group(1),
+            "username": username,
+            "password": PASSWORDS[username],
+            "totp": clock.next_totp(),
+            "next": "/console/",
+        },
+    )
+    assert answer.status_code == 303, answer.text
+    return client
+
+
+def csrf_of(page: str) -> str:
+    token = CSRF_PATTERN.search(page)
+    assert token is not None
+    return token.group(1)
+
+
+def test_pages_need_a_session(app_client: TestClient) -> None:
+    answer = app_client.get("/console/transactions?status=held")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/login?next=/console/transactions%3Fstatus%3Dheld"
+    assert app_client.get("/console/", headers={"HX-Request": "true"}).status_code == 401
+
+
+def test_login_sets_a_strict_http_only_cookie(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    form = app_client.get("/console/login")
+    answer = app_client.post(
+        "/console/login",
+        data={
+            "csrf_token": csrf_of(form.text),
+            "username": "admin",
+            "password": PASSWORDS["admin"],
+            "totp": world[1].next_totp(),
+            "next": "https://elsewhere.example/",
+        },
+    )
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/"  # never off the console
+    cookie = next(
+        value
+        for name, value in answer.headers.multi_items()
+        if name == "set-cookie" and value.startswith("hazina_console=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert "Path=/console" in cookie
+    assert app_client.get("/console/").status_code == 200
+
+
+def test_a_wrong_code_or_a_forged_login_form_is_refused(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    form = app_client.get("/console/login")
+    wrong = {
+        "csrf_token": csrf_of(form.text),
+        "username": "admin",
+        "password": PASSWORDS["admin"],
+        "totp": "000000",
+    }
+    answer = app_client.post("/console/login", data=wrong)
+    assert answer.status_code == 401
+    assert "Wrong username, password or code" in answer.text
+    forged = dict(wrong, csrf_token="not-the-cookie", totp=world[1].next_totp())
+    assert app_client.post("/console/login", data=forged).status_code == 403
+
+
+def test_the_dashboard_has_chart_data(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    page = log_in(app_client, world[1], "admin").get("/console/").text
+    for name in ("volume", "value", "fees", "wallets", "floats", "decisions", "cases", "loans"):
+        assert f'id="chart-{name}"' in page
+    data = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page)
+    assert data is not None
+    assert '"cash_in"' in data.group(1)
+    assert "Low-float alerts" in page
+
+
+@pytest.mark.parametrize(
+    ("username", "path", "status"),
+    [
+        ("agents", "/console/cases", 403),
+        ("agents", "/console/transactions", 403),
+        ("agents", "/console/customers", 200),
+        ("ops", "/console/audit", 403),
+        ("ops", "/console/approvals", 200),
+        ("auditor", "/console/audit", 200),
+        ("auditor", "/console/cases", 200),
+        ("risk", "/console/audit", 403),
+    ],
+)
+def test_roles_decide_which_pages_open(
+    app_client: TestClient,
+    world: tuple[Platform, ShiftableClock],
+    username: str,
+    path: str,
+    status: int,
+) -> None:
+    answer = log_in(app_client, world[1], username).get(path)
+    assert answer.status_code == status
+    if status == 403:
+        assert "Not allowed" in answer.text
+
+
+def test_an_auditor_reads_cases_but_cannot_work_them(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    case = platform.cases.list_cases(limit=1)[0]
+    history = platform.cases.detail(case.id).notes
+    page = log_in(app_client, clock, "auditor").get(f"/console/cases/{prefixed('cas', case.id)}")
+    assert "Work the case" not in page.text
+    answer = app_client.post(
+        f"/console/cases/{prefixed('cas', case.id)}/note",
+        data={"csrf_token": csrf_of(page.text), "text": "looked"},
+    )
+    assert answer.status_code == 403
+    assert platform.cases.detail(case.id).notes == history
+
+
+def test_a_form_without_the_right_csrf_token_is_refused(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    case = platform.cases.list_cases(limit=1)[0]
+    history = platform.cases.detail(case.id).notes
+    log_in(app_client, clock, "risk")
+    path = f"/console/cases/{prefixed('cas', case.id)}/note"
+    assert app_client.post(path, data={"text": "no token"}).status_code == 403
+    wrong = app_client.post(path, data={"text": "wrong", "csrf_token": "0" * 64})
+    assert wrong.status_code == 403
+    assert "CSRF" in wrong.text
+    assert platform.cases.detail(case.id).notes == history
+
+
+def test_transactions_page_by_cursor_newest_first(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    log_in(app_client, world[1], "admin")
+    first = app_client.get("/console/transactions?type=cash_in")
+    ids = [
+        parse_prefixed("txn", t) for t in re.findall(r">(txn_[0-9a-f]{16})</a></td>", first.text)
+    ]
+    assert len(ids) == console_page_rows_max
+    assert ids == sorted(ids, reverse=True)
+    next_link = re.search(r'id="next-page" href="([^"]+)"', first.text)
+    assert next_link is not None
+    second = app_client.get(next_link.group(1).replace("&amp;", "&"))
+    later = [
+        parse_prefixed("txn", t) for t in re.findall(r">(txn_[0-9a-f]{16})</a></td>", second.text)
+    ]
+    assert later
+    assert max(later) < min(ids)
+    assert all(
+        world[0].payments.get_transaction(identifier).type == "cash_in" for identifier in later
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("amount_min=12.345", "at most 2 decimal place"),
+        ("since=yesterday", "must be a date"),
+        ("type=teleport", "unknown transaction type"),
+        ("before=txn_zz", "there is no transaction"),
+    ],
+)
+def test_bad_filters_get_a_clear_refusal(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock], query: str, message: str
+) -> None:
+    answer = log_in(app_client, world[1], "admin").get(f"/console/transactions?{query}")
+    assert answer.status_code in (404, 422)
+    assert message in answer.text
+
+
+def test_customer_360_by_phone(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    customer = platform.payments.list_parties(PartyKind.customer, 0, 1)[0]
+    assert customer.phone is not None
+    log_in(app_client, clock, "admin")
+    results = app_client.get("/console/customers", params={"q": customer.phone[-9:]})
+    link = f"/console/customers/{prefixed('pty', customer.id)}"
+    assert link in results.text
+    page = app_client.get(link).text
+    assert f'<dd id="kyc-tier">{int(customer.kyc_tier)}</dd>' in page
+    for section in ("Wallets", "Statement", "Risk decisions", "Loans"):
+        assert section in page
+
+
+def test_maker_cannot_approve_their_own_reversal(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    payment = platform.payments.search_transactions(
+        TransactionSearch(type="merchant_payment", status="completed"), None, 1
+    )[0]
+    path = f"/console/transactions/{prefixed('txn', payment.id)}"
+    page = log_in(app_client, clock, "admin").get(path)
+    made = app_client.post(
+        f"{path}/reversal-request", data={"csrf_token": csrf_of(page.text), "reason": "duplicate"}
+    )
+    assert made.status_code == 303
+    request = platform.payments.list_reversal_requests("requested", 0, 10)[-1]
+    assert request.requested_by == "operator:admin"
+    approvals = app_client.get("/console/approvals")
+    decide = f"/console/approvals/reversals/{prefixed('rev', request.id)}"
+    own = app_client.post(
+        decide, data={"csrf_token": csrf_of(approvals.text), "decision": "approve"}
+    )
+    assert own.status_code == 422
+    assert "cannot approve" in own.text
+    assert platform.payments.get_transaction(payment.id).status == "completed"
+    approvals = log_in(app_client, clock, "risk").get("/console/approvals")
+    checked = app_client.post(
+        decide, data={"csrf_token": csrf_of(approvals.text), "decision": "approve"}
+    )
+    assert checked.status_code == 303
+    assert platform.payments.get_transaction(payment.id).status == "reversed"
+    assert platform.payments.get_reversal_request(request.id).decided_by == "operator:risk"
+
+
+def test_rejecting_a_held_payment_voids_it(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    held = platform.payments.list_transactions(None, 0, 10, status="held")[0]
+    queue = log_in(app_client, clock, "risk").get("/console/cases")
+    assert prefixed("txn", held.id) in queue.text
+    answer = app_client.post(
+        f"/console/holds/{prefixed('txn', held.id)}",
+        data={"csrf_token": csrf_of(queue.text), "decision": "reject", "fraud": "on"},
+    )
+    assert answer.status_code == 303
+    assert platform.payments.get_transaction(held.id).status == "failed"
+    actions = [entry["action"] for entry in platform.identity.audit_entries(0, 10_000)]
+    assert "risk.hold_reviewed" in actions
+
+
+def test_an_analyst_works_a_case_to_a_decision(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    case = platform.cases.list_cases(limit=1)[0]
+    path = f"/console/cases/{prefixed('cas', case.id)}"
+    token = csrf_of(log_in(app_client, clock, "risk").get(path).text)
+    steps = [
+        ("assign", {"assignee": "operator:risk"}),
+        ("investigate", {}),
+        ("note", {"text": "called the customer"}),
+        ("close", {"outcome": "false_positive", "text": "salary and rent"}),
+    ]
+    for action, fields in steps:
+        answer = app_client.post(f"{path}/{action}", data={"csrf_token": token, **fields})
+        assert answer.status_code == 303, answer.text
+    closed = platform.cases.get(case.id)
+    assert closed.status.value == "closed"
+    assert closed.outcome is not None
+    assert closed.outcome.value == "false_positive"
+    assert "called the customer" in app_client.get(path).text
+    refused = app_client.post(f"{path}/investigate", data={"csrf_token": token})
+    assert refused.status_code == 409
+
+
+def test_the_audit_log_pages_forward(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    for _ in range(3):  # enough entries for a second page: logins are audited
+        log_in(app_client, clock, "auditor")
+    while len(platform.identity.audit_entries(0, console_page_rows_max + 1)) <= (
+        console_page_rows_max
+    ):
+        platform.identity.record("test", "test.filler", "audit")
+    page = app_client.get("/console/audit")
+    assert "operator.logged_in" in page.text
+    next_link = re.search(r'id="next-page" href="([^"]+)"', page.text)
+    assert next_link is not None
+    assert app_client.get(next_link.group(1)).status_code == 200
