@@ -20,6 +20,7 @@ class Role(StrEnum):
     agent_manager = "agent_manager"
     partner = "partner"
     customer_service = "customer_service"
+    central_bank = "central_bank"
 
 
 class Scope(StrEnum):
@@ -39,6 +40,9 @@ class Scope(StrEnum):
     risk_write = "risk:write"
     users_write = "users:write"
     api_keys_write = "api_keys:write"
+    cbdc_read = "cbdc:read"
+    cbdc_write = "cbdc:write"
+    cbdc_issuance_write = "cbdc_issuance:write"
 
 
 class ScopeError(ValueError):
@@ -55,9 +59,10 @@ _read_scopes = frozenset(scope for scope in Scope if scope.value.endswith(":read
 
 # Reversals need two people: operations and customer service request one, risk approves it,
 # because a reversal sends money back and colluding staff are how that goes wrong. Anything
-# that changes prices, limits, users or keys is for admins alone.
+# that changes prices, limits, users or keys is for admins alone. Issuing and redeeming the
+# CBDC is the central bank's alone: not even the platform's admin creates money.
 _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
-    Role.admin: frozenset(Scope),
+    Role.admin: frozenset(Scope) - {Scope.cbdc_issuance_write},
     Role.operations: frozenset(
         {
             Scope.parties_read,
@@ -67,6 +72,8 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
             Scope.payments_write,
             Scope.reversals_request,
             Scope.tariffs_read,
+            Scope.cbdc_read,
+            Scope.cbdc_write,
         }
     ),
     Role.risk_analyst: frozenset(
@@ -83,7 +90,14 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
     Role.auditor: _read_scopes,
     Role.agent_manager: frozenset({Scope.agents_write, Scope.parties_read, Scope.accounts_read}),
     Role.partner: frozenset(
-        {Scope.payments_write, Scope.payments_read, Scope.accounts_read, Scope.parties_read}
+        {
+            Scope.payments_write,
+            Scope.payments_read,
+            Scope.accounts_read,
+            Scope.parties_read,
+            Scope.cbdc_read,
+            Scope.cbdc_write,
+        }
     ),
     Role.customer_service: frozenset(
         {
@@ -93,6 +107,7 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
             Scope.reversals_request,
         }
     ),
+    Role.central_bank: frozenset({Scope.cbdc_issuance_write, Scope.cbdc_read, Scope.audit_read}),
 }
 
 

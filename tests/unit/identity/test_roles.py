@@ -8,7 +8,15 @@ from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes, scopes_
 
 S = Scope
 READ_SCOPES = frozenset(
-    {S.parties_read, S.accounts_read, S.payments_read, S.tariffs_read, S.audit_read, S.risk_read}
+    {
+        S.parties_read,
+        S.accounts_read,
+        S.payments_read,
+        S.tariffs_read,
+        S.audit_read,
+        S.risk_read,
+        S.cbdc_read,
+    }
 )
 ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_keys_write})
 
@@ -16,7 +24,7 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
 @pytest.mark.parametrize(
     ("role", "expected"),
     [
-        (Role.admin, frozenset(Scope)),
+        (Role.admin, frozenset(Scope) - {S.cbdc_issuance_write}),
         (
             Role.operations,
             {
@@ -27,6 +35,8 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
                 S.payments_write,
                 S.reversals_request,
                 S.tariffs_read,
+                S.cbdc_read,
+                S.cbdc_write,
             },
         ),
         (
@@ -42,11 +52,22 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
         ),
         (Role.auditor, READ_SCOPES),
         (Role.agent_manager, {S.agents_write, S.parties_read, S.accounts_read}),
-        (Role.partner, {S.payments_write, S.payments_read, S.accounts_read, S.parties_read}),
+        (
+            Role.partner,
+            {
+                S.payments_write,
+                S.payments_read,
+                S.accounts_read,
+                S.parties_read,
+                S.cbdc_read,
+                S.cbdc_write,
+            },
+        ),
         (
             Role.customer_service,
             {S.parties_read, S.accounts_read, S.payments_read, S.reversals_request},
         ),
+        (Role.central_bank, {S.cbdc_issuance_write, S.cbdc_read, S.audit_read}),
     ],
 )
 def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
@@ -54,7 +75,7 @@ def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
 
 
 def test_scope_values_are_resource_colon_action() -> None:
-    assert len(Scope) == 16
+    assert len(Scope) == 19
     for scope in Scope:
         resource, _, action = scope.value.partition(":")
         assert resource.replace("_", "").isalpha()
@@ -79,6 +100,11 @@ def test_prices_limits_users_and_keys_are_for_admins_alone() -> None:
     for role in Role:
         if role is not Role.admin:
             assert not scopes_for([role]) & ADMIN_ONLY, role
+
+
+def test_only_the_central_bank_issues_cbdc() -> None:
+    holders = [role for role in Role if S.cbdc_issuance_write in scopes_for([role])]
+    assert holders == [Role.central_bank]
 
 
 def test_no_role_but_admin_both_requests_and_approves_a_reversal() -> None:
