@@ -75,6 +75,9 @@ qr_expires_at_max_s: Final = 2**32 - 1  # Unix seconds (year 2106): ten digits i
 request_id_length_max: Final = 128  # characters of an accepted X-Request-ID header
 rate_limit_keys_max: Final = 65_536  # clients one rate limiter remembers; the least recent go
 page_limit_max: Final = 100  # items per page of a list endpoint
+page_cursor_length_max: Final = 256  # characters of a `starting_after` cursor
+amount_integer_digits_max: Final = 19  # a zero-decimal amount up to ledger_amount_max
+amount_fraction_digits_max: Final = 4  # the most minor-unit digits in ISO 4217 (CLF, UYW)
 
 # Operator console (`hazina.console`).
 console_page_rows_max: Final = 50  # rows per page of a console table (transactions, audit)
@@ -87,12 +90,7 @@ console_statement_rows_max: Final = 50  # statement entries Customer 360 shows
 console_loans_max: Final = 1_000  # loans the dashboard's loan-book panel reads
 console_case_sla_s: Final = 2 * 86_400  # an open AML case should be decided within this
 console_hold_sla_s: Final = 4 * 3_600  # a held payment should be reviewed within this
-page_cursor_length_max: Final = 256  # characters of a `starting_after` cursor
-amount_integer_digits_max: Final = 19  # a zero-decimal amount up to ledger_amount_max
-amount_fraction_digits_max: Final = 4  # the most minor-unit digits in ISO 4217 (CLF, UYW)
-page_cursor_length_max: Final = 256  # characters of a `starting_after` cursor
-amount_integer_digits_max: Final = 19  # a zero-decimal amount up to ledger_amount_max
-amount_fraction_digits_max: Final = 4  # the most minor-unit digits in ISO 4217 (CLF, UYW)
+console_page_target_ms: Final = 300  # server time of one console page on the demo data
 
 # Payments tariffs and limits.
 tariff_bands_max: Final = 64  # fee or commission bands per transaction type of one tariff
