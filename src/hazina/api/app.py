@@ -157,6 +157,7 @@ def create_app(
     from hazina.api import (
         routes_admin,
         routes_cases,
+        routes_cbdc,
         routes_loans,
         routes_parties,
         routes_payments,
@@ -171,6 +172,7 @@ def create_app(
     app.include_router(routes_risk.router, prefix="/v1")
     app.include_router(routes_cases.router, prefix="/v1")
     app.include_router(routes_loans.router, prefix="/v1")
+    app.include_router(routes_cbdc.router, prefix="/v1")
 
     from hazina.console.app import install_console
 
