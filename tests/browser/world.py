@@ -5,9 +5,10 @@ waiting for a checker. Seeded once per test session into a file that each user c
 from __future__ import annotations
 
 import re
-import shutil
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,10 @@ def _hold_one_payment(platform: Platform) -> PaymentTransaction:
 
 
 def copy_world(seeded: Path, target: Path) -> Path:
-    shutil.copyfile(seeded, target)
+    """A copy of the seeded database with everything committed to it, its write-ahead log
+    included (SQLite's backup API, not a file copy)."""
+    with closing(sqlite3.connect(seeded)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
     return target
 
 

@@ -334,3 +334,17 @@ def test_the_audit_log_pages_forward(
     next_link = re.search(r'id="next-page" href="([^"]+)"', page.text)
     assert next_link is not None
     assert app_client.get(next_link.group(1)).status_code == 200
+
+
+def test_an_agent_low_on_float_is_flagged(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    payments = platform.payments
+    agent = payments.register_party(PartyKind.agent, "Agent Lowfloat", ["KES"], code="LOW1")
+    payments.purchase_float(payments.wallet_of(agent.id, "KES").id, 1_000_00, "a little float")
+    page = log_in(app_client, clock, "agents").get("/console/").text
+    alerts = page[page.index('id="low-float"') :]
+    assert "Agent Lowfloat" in alerts
+    assert "KES 1,000.00" in alerts
+    assert 'id="chart-volume"' not in page  # an agent manager sees no payment charts
