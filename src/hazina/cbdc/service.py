@@ -156,11 +156,12 @@ class CbdcService:
         ledger: LedgerService,
         clock: Clock,
         ids: IdSource,
-        payments: PaymentsService | None = None,
+        payments: PaymentsService,
         config: CbdcConfig | None = None,
         issuer_key: Ed25519PrivateKey | None = None,
     ) -> None:
-        """`issuer_key`: the key that signs offline tokens. Without one the service uses the
+        """`payments`: the e-money side (conversions; its outbox carries CBDC events too).
+        `issuer_key`: the key that signs offline tokens. Without one the service uses the
         key stored in the database, generating it on first use (keep it in an HSM in
         production: see docs/cbdc.md)."""
         self._ledger = ledger
@@ -449,8 +450,6 @@ class CbdcService:
         return self._ledger.run(work)
 
     def _check_emoney_wallet(self, wallet_id: int) -> None:
-        if self._payments is None:
-            raise invalid("emoney_unavailable", "this platform has no e-money wallets")
         wallet = self._payments.get_wallet(wallet_id)
         if wallet.currency != self.config.fiat:
             raise invalid(
