@@ -199,3 +199,22 @@ cbdc_release_batch_max: Final = 1_000  # conditional payments one release run po
 cbdc_scan_page_max: Final = 8_189  # accounts read per page by the audit and the overview
 cbdc_velocity_window_s: Final = 30 * 86_400  # payments counted for velocity
 cbdc_page_max: Final = 100  # wallets, participants or payments per page of a list
+
+# Webhooks (`hazina.partners.webhooks`). The retry delay after failed attempt n is
+# webhook_backoff_first_s * 2**(n - 1), capped at webhook_backoff_max_s; after
+# webhook_attempts_max failed attempts a delivery is dead-lettered.
+webhook_attempts_max: Final = 8  # attempts of one delivery before it is dead-lettered
+webhook_backoff_first_s: Final = 5  # delay before the first retry
+webhook_backoff_max_s: Final = 6 * 3_600  # longest delay between two attempts
+webhook_request_timeout_ms: Final = 5_000  # one POST to a partner's endpoint, connect to answer
+webhook_claim_lease_s: Final = 60  # a claimed delivery is tried again if its sender vanished
+webhook_subscriptions_per_owner_max: Final = 20  # live subscriptions of one API principal
+webhook_event_types_max: Final = 50  # event types (or wildcards) of one subscription
+webhook_url_length_max: Final = 2_048  # characters of an endpoint URL
+webhook_description_length_max: Final = 200  # characters of a subscription's description
+webhook_dispatch_events_max: Final = 1_000  # outbox events one dispatch pass reads
+webhook_send_batch_max: Final = 100  # deliveries one send pass claims
+webhook_response_excerpt_length_max: Final = 256  # characters of a response body logged
+webhook_secret_bytes_min: Final = 24  # random bytes of a signing secret
+webhook_secret_overlap_s: Final = 24 * 3_600  # the old secret still signs after a rotation
+webhook_delivery_interval_s: Final = 5  # how often the server dispatches and sends
