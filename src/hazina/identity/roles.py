@@ -40,6 +40,8 @@ class Scope(StrEnum):
     risk_write = "risk:write"
     users_write = "users:write"
     api_keys_write = "api_keys:write"
+    webhooks_read = "webhooks:read"
+    webhooks_write = "webhooks:write"
     cbdc_read = "cbdc:read"
     cbdc_write = "cbdc:write"
     cbdc_issuance_write = "cbdc_issuance:write"
@@ -91,6 +93,8 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
     Role.agent_manager: frozenset({Scope.agents_write, Scope.parties_read, Scope.accounts_read}),
     Role.partner: frozenset(
         {
+            Scope.webhooks_read,
+            Scope.webhooks_write,
             Scope.payments_write,
             Scope.payments_read,
             Scope.accounts_read,
