@@ -16,7 +16,6 @@ READ_SCOPES = frozenset(
         S.audit_read,
         S.risk_read,
         S.cbdc_read,
-        S.assist_read,
         S.webhooks_read,
     }
 )
@@ -65,20 +64,11 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
                 S.parties_read,
                 S.cbdc_read,
                 S.cbdc_write,
-                S.assist_chat,
             },
         ),
         (
             Role.customer_service,
-            {
-                S.parties_read,
-                S.accounts_read,
-                S.payments_read,
-                S.reversals_request,
-                S.assist_chat,
-                S.assist_read,
-                S.assist_write,
-            },
+            {S.parties_read, S.accounts_read, S.payments_read, S.reversals_request},
         ),
         (Role.central_bank, {S.cbdc_issuance_write, S.cbdc_read, S.audit_read}),
     ],
@@ -88,7 +78,7 @@ def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
 
 
 def test_scope_values_are_resource_colon_action() -> None:
-    assert len(Scope) == 24
+    assert len(Scope) == 21
     for scope in Scope:
         resource, _, action = scope.value.partition(":")
         assert resource.replace("_", "").isalpha()
