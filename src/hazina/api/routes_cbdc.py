@@ -40,6 +40,7 @@ from hazina.kernel.limits import (
     cbdc_offline_hops_max,
     cbdc_offline_sync_tokens_max,
 )
+from hazina.payments.service import IdempotencyRequest
 
 _services_lock = threading.Lock()
 _u64_max = 2**64 - 1
@@ -447,6 +448,21 @@ def _money_call(
     return render(renderer, call(service, renderer, idempotency))
 
 
+def _operation(
+    context: Caller,
+    key: str,
+    body: BaseModel,
+    amount: str,
+    call: Callable[[CbdcService, int, IdempotencyRequest], Operation],
+) -> OperationOut:
+    """A money-moving call that answers with the operation it recorded (201)."""
+    result: OperationOut = _money_call(
+        context, key, body, 201, lambda s, r, i: call(s, parse_amount(amount, r.fiat), i),
+        _Render.operation,
+    )  # fmt: skip
+    return result
+
+
 @router.post("/participants", status_code=201, response_model=ParticipantOut)
 def register_participant(body: ParticipantCreate, context: Caller) -> ParticipantOut:
     """Admit a bank or operator to distribute the CBDC (central bank only)."""
@@ -492,12 +508,13 @@ def deposit_reserves(
     """Fiat settled into a participant's reserve account (central bank only)."""
     context.require(Scope.cbdc_issuance_write)
     participant = parse_id("cbp", body.participant, "participant")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.deposit_reserves(participant, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context,
+        key,
+        body,
+        body.amount,
+        lambda s, amount, i: s.deposit_reserves(participant, amount, i),
+    )
 
 
 @router.post("/mints", status_code=201, response_model=OperationOut)
@@ -506,12 +523,9 @@ def mint(body: AmountToParticipant, context: Caller, key: IdempotencyKey) -> Ope
     Reserves short: 422 `insufficient_reserves`."""
     context.require(Scope.cbdc_issuance_write)
     participant = parse_id("cbp", body.participant, "participant")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.mint(participant, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.mint(participant, amount, i)
+    )
 
 
 @router.post("/redemptions", status_code=201, response_model=OperationOut)
@@ -519,12 +533,9 @@ def redeem(body: AmountToParticipant, context: Caller, key: IdempotencyKey) -> O
     """Burn CBDC a participant returns and give back its reserves (central bank only)."""
     context.require(Scope.cbdc_issuance_write)
     participant = parse_id("cbp", body.participant, "participant")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.redeem(participant, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.redeem(participant, amount, i)
+    )
 
 
 @router.post("/wallets", status_code=201, response_model=WalletOut)
@@ -583,12 +594,9 @@ def distribute(body: WalletAmount, context: Caller, key: IdempotencyKey) -> Oper
     holding limit: 422 `holding_limit_exceeded`."""
     context.require(Scope.cbdc_write)
     wallet = parse_id("cbw", body.wallet, "cbdc_wallet")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.distribute(wallet, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.distribute(wallet, amount, i)
+    )
 
 
 @router.post("/deposits", status_code=201, response_model=OperationOut)
@@ -596,12 +604,9 @@ def deposit(body: WalletAmount, context: Caller, key: IdempotencyKey) -> Operati
     """The holder moves CBDC back to a deposit at the wallet's participant."""
     context.require(Scope.cbdc_write)
     wallet = parse_id("cbw", body.wallet, "cbdc_wallet")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.deposit(wallet, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.deposit(wallet, amount, i)
+    )
 
 
 @router.post("/payments", status_code=201, response_model=OperationOut)
@@ -611,12 +616,9 @@ def pay(body: PaymentCreate, context: Caller, key: IdempotencyKey) -> OperationO
     context.require(Scope.cbdc_write)
     payer = parse_id("cbw", body.from_wallet, "cbdc_wallet")
     payee = parse_id("cbw", body.to_wallet, "cbdc_wallet")
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.pay(payer, payee, parse_amount(body.amount, r.fiat), i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.pay(payer, payee, amount, i)
+    )
 
 
 @router.post("/conversions", status_code=201, response_model=OperationOut)
@@ -625,12 +627,9 @@ def convert(body: ConversionCreate, context: Caller, key: IdempotencyKey) -> Ope
     context.require(Scope.cbdc_write)
     wallet = parse_id("cbw", body.wallet, "cbdc_wallet")
     to_cbdc = body.direction == "to_cbdc"
-    result: OperationOut = _money_call(
-        context, key, body, 201,
-        lambda s, r, i: s.convert(wallet, parse_amount(body.amount, r.fiat), to_cbdc, i),
-        _Render.operation,
-    )  # fmt: skip
-    return result
+    return _operation(
+        context, key, body, body.amount, lambda s, amount, i: s.convert(wallet, amount, to_cbdc, i)
+    )
 
 
 @router.post("/conditional-payments", status_code=201, response_model=ConditionalOut)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -318,23 +319,7 @@ class CbdcService:
         self, participant_id: int, amount: int, idempotency: IdempotencyRequest | None = None
     ) -> Operation:
         """Fiat settled into a participant's reserve account at the central bank (RTGS in)."""
-        _check_amount(amount)
-        system = self._accounts()
-
-        def work(unit: LedgerUnit) -> Operation:
-            _check_key(unit, idempotency)
-            participant = _participant_in(unit.sql, participant_id)
-            leg = _Leg(
-                system[CbdcAccountCode.reserve_source],
-                participant.reserve_account,
-                amount,
-                self.fiat_ledger,
-                CbdcTransferCode.reserve_deposit,
-            )
-            ids = self._post(unit, [leg], {})
-            return self._record(unit, idempotency, "reserve_deposit", ids, amount, participant_id)
-
-        return self._ledger.run(work)
+        return self._issuance("reserve_deposit", participant_id, amount, idempotency)
 
     def mint(
         self, participant_id: int, amount: int, idempotency: IdempotencyRequest | None = None
@@ -342,62 +327,48 @@ class CbdcService:
         """Issue CBDC to a participant against its reserves: its reserve pays the central
         bank's backing (fiat) and the issuance account credits its holding (CBDC), linked.
         Reserves short: 422 `insufficient_reserves`, nothing issued."""
-        _check_amount(amount)
-        system = self._accounts()
-
-        def work(unit: LedgerUnit) -> Operation:
-            _check_key(unit, idempotency)
-            participant = _participant_in(unit.sql, participant_id)
-            legs = [
-                _Leg(
-                    participant.reserve_account,
-                    system[CbdcAccountCode.backing],
-                    amount,
-                    self.fiat_ledger,
-                    CbdcTransferCode.mint_backing,
-                ),
-                _Leg(
-                    system[CbdcAccountCode.issuance],
-                    participant.holding_account,
-                    amount,
-                    self.config.ledger,
-                    CbdcTransferCode.mint,
-                ),
-            ]
-            ids = self._post(unit, legs, {participant.reserve_account: "insufficient_reserves"})
-            return self._record(unit, idempotency, "mint", ids, amount, participant_id)
-
-        return self._ledger.run(work)
+        return self._issuance("mint", participant_id, amount, idempotency)
 
     def redeem(
         self, participant_id: int, amount: int, idempotency: IdempotencyRequest | None = None
     ) -> Operation:
         """Take CBDC back from a participant and return its reserves (the reverse of mint).
         More than it holds: 422 `insufficient_holding`."""
+        return self._issuance("redeem", participant_id, amount, idempotency)
+
+    def _issuance(
+        self,
+        kind: str,
+        participant_id: int,
+        amount: int,
+        idempotency: IdempotencyRequest | None,
+    ) -> Operation:
+        """The central bank's operations with a participant, each one linked chain."""
         _check_amount(amount)
         system = self._accounts()
+        fiat, cbdc = self.fiat_ledger, self.config.ledger
+        issuance, backing = system[CbdcAccountCode.issuance], system[CbdcAccountCode.backing]
 
         def work(unit: LedgerUnit) -> Operation:
             _check_key(unit, idempotency)
-            participant = _participant_in(unit.sql, participant_id)
-            legs = [
-                _Leg(
-                    participant.holding_account,
-                    system[CbdcAccountCode.issuance],
-                    amount,
-                    self.config.ledger,
-                    CbdcTransferCode.redeem,
-                ),
-                _Leg(
-                    system[CbdcAccountCode.backing],
-                    participant.reserve_account,
-                    amount,
-                    self.fiat_ledger,
-                    CbdcTransferCode.redeem_backing,
-                ),
-            ]
-            ids = self._post(unit, legs, {participant.holding_account: "insufficient_holding"})
-            return self._record(unit, idempotency, "redeem", ids, amount, participant_id)
+            p = _participant_in(unit.sql, participant_id)
+            code = CbdcTransferCode
+            legs = {
+                "reserve_deposit": [
+                    _Leg(system[CbdcAccountCode.reserve_source], p.reserve_account, amount,
+                         fiat, code.reserve_deposit),
+                ],
+                "mint": [
+                    _Leg(p.reserve_account, backing, amount, fiat, code.mint_backing),
+                    _Leg(issuance, p.holding_account, amount, cbdc, code.mint),
+                ],
+                "redeem": [
+                    _Leg(p.holding_account, issuance, amount, cbdc, code.redeem),
+                    _Leg(backing, p.reserve_account, amount, fiat, code.redeem_backing),
+                ],
+            }[kind]  # fmt: skip
+            ids = self._post(unit, legs, _participant_refusals(p))
+            return self._record(unit, idempotency, kind, ids, amount, participant_id)
 
         return self._ledger.run(work)
 
@@ -485,50 +456,37 @@ class CbdcService:
     ) -> Operation:
         """The distributing participant pays CBDC into a wallet (the holder draws on a bank
         deposit). Over the holding limit: 422 `holding_limit_exceeded`."""
-        _check_amount(amount)
-
-        def work(unit: LedgerUnit) -> Operation:
-            _check_key(unit, idempotency)
-            wallet = _wallet_in(unit.sql, wallet_id)
-            participant = _participant_in(unit.sql, wallet.participant_id)
-            self._refuse_over_limit(unit, wallet, amount)
-            leg = _Leg(
-                participant.holding_account,
-                wallet_id,
-                amount,
-                self.config.ledger,
-                CbdcTransferCode.distribute,
-                reference=wallet_id,
-            )
-            ids = self._post(unit, [leg], {participant.holding_account: "insufficient_holding"})
-            return self._record(
-                unit, idempotency, "distribute", ids, amount, participant.id, None, wallet_id
-            )
-
-        return self._ledger.run(work)
+        return self._with_participant("distribute", wallet_id, amount, idempotency)
 
     def deposit(
         self, wallet_id: int, amount: int, idempotency: IdempotencyRequest | None = None
     ) -> Operation:
         """The holder moves CBDC back to their bank (the participant credits the deposit)."""
+        return self._with_participant("deposit", wallet_id, amount, idempotency)
+
+    def _with_participant(
+        self, kind: str, wallet_id: int, amount: int, idempotency: IdempotencyRequest | None
+    ) -> Operation:
+        """CBDC between a wallet and its own participant's holding, either way."""
         _check_amount(amount)
 
         def work(unit: LedgerUnit) -> Operation:
             _check_key(unit, idempotency)
             wallet = _wallet_in(unit.sql, wallet_id)
             participant = _participant_in(unit.sql, wallet.participant_id)
-            leg = _Leg(
-                wallet_id,
-                participant.holding_account,
-                amount,
-                self.config.ledger,
-                CbdcTransferCode.deposit,
-                reference=wallet_id,
-            )
-            ids = self._post(unit, [leg], {})
+            holding = participant.holding_account
+            if kind == "distribute":
+                self._refuse_over_limit(unit, wallet, amount)
+                debit, credit, code = holding, wallet_id, CbdcTransferCode.distribute
+            else:
+                debit, credit, code = wallet_id, holding, CbdcTransferCode.deposit
+            leg = _Leg(debit, credit, amount, self.config.ledger, code, reference=wallet_id)
+            ids = self._post(unit, [leg], _participant_refusals(participant))
+            into = kind == "distribute"
             return self._record(
-                unit, idempotency, "deposit", ids, amount, participant.id, wallet_id, None
-            )
+                unit, idempotency, kind, ids, amount, participant.id,
+                None if into else wallet_id, wallet_id if into else None,
+            )  # fmt: skip
 
         return self._ledger.run(work)
 
@@ -592,7 +550,6 @@ class CbdcService:
                     _Leg(participant.holding_account, wallet_id, amount, cbdc,
                          CbdcTransferCode.conversion_in, reference=wallet_id),
                 ]  # fmt: skip
-                refusals = {participant.holding_account: "insufficient_holding"}
             else:
                 legs = [
                     _Leg(wallet_id, participant.holding_account, amount, cbdc,
@@ -600,8 +557,7 @@ class CbdcService:
                     _Leg(participant.conversion_account, emoney, amount, self.fiat_ledger,
                          CbdcTransferCode.conversion_fiat, reference=wallet_id),
                 ]  # fmt: skip
-                refusals = {}
-            ids = self._post(unit, legs, refusals)
+            ids = self._post(unit, legs, _participant_refusals(participant))
             kind = "conversion_in" if to_cbdc else "conversion_out"
             return self._record(
                 unit,
@@ -785,12 +741,8 @@ class CbdcService:
         )  # fmt: skip
 
     def _conditional_in(self, sql: SqlSession, payment_id: int) -> ConditionalPayment:
-        row = sql.fetch_one(
-            f"SELECT {_CONDITIONAL_COLUMNS} FROM cbdc_conditional_payments WHERE id = ?",
-            (payment_id,),
-        )
-        if row is None:
-            raise not_found("conditional_payment_not_found", f"no conditional payment {payment_id}")
+        row = _row(sql, f"SELECT {_CONDITIONAL_COLUMNS} FROM cbdc_conditional_payments",
+                   payment_id, "conditional_payment_not_found", "conditional payment")  # fmt: skip
         status = str(row[8])
         if status == "pending":
             states = self._ledger.lookup_pending([payment_id])
@@ -1353,12 +1305,25 @@ def _participant_from(row: Sequence[object]) -> Participant:
 
 
 def _participant_in(sql: SqlSession, participant_id: int) -> Participant:
-    row = sql.fetch_one(
-        f"SELECT {_PARTICIPANT_COLUMNS} FROM cbdc_participants WHERE id = ?", (participant_id,)
-    )
-    if row is None:
-        raise not_found("participant_not_found", f"no participant has the id {participant_id}")
+    row = _row(sql, f"SELECT {_PARTICIPANT_COLUMNS} FROM cbdc_participants", participant_id,
+               "participant_not_found", "participant")  # fmt: skip
     return _participant_from(row)
+
+
+def _participant_refusals(participant: Participant) -> dict[int, str]:
+    """Why a participant's account could not pay, by account."""
+    return {
+        participant.reserve_account: "insufficient_reserves",
+        participant.holding_account: "insufficient_holding",
+    }
+
+
+def _row(sql: SqlSession, select: str, row_id: int, code: str, what: str) -> tuple[Any, ...]:
+    """The row with this id, or a `not_found` error with `code`."""
+    row = sql.fetch_one(f"{select} WHERE id = ?", (row_id,))
+    if row is None:
+        raise not_found(code, f"no {what} has the id {row_id}")
+    return row
 
 
 def _wallet_from(row: Sequence[object]) -> CbdcWallet:
@@ -1370,17 +1335,12 @@ def _wallet_from(row: Sequence[object]) -> CbdcWallet:
 
 
 def _wallet_in(sql: SqlSession, wallet_id: int) -> CbdcWallet:
-    row = sql.fetch_one(f"SELECT {_WALLET_COLUMNS} FROM cbdc_wallets WHERE id = ?", (wallet_id,))
-    if row is None:
-        raise not_found("cbdc_wallet_not_found", f"no CBDC wallet has the id {wallet_id}")
+    row = _row(sql, f"SELECT {_WALLET_COLUMNS} FROM cbdc_wallets", wallet_id,
+               "cbdc_wallet_not_found", "CBDC wallet")  # fmt: skip
     return _wallet_from(row)
 
 
 def _device_in(sql: SqlSession, device_id: int) -> Device:
-    row = sql.fetch_one(
-        "SELECT id, wallet_id, public_key, status, created_at_ns FROM cbdc_devices WHERE id = ?",
-        (device_id,),
-    )
-    if row is None:
-        raise not_found("device_not_found", f"no device has the id {device_id}")
+    row = _row(sql, "SELECT id, wallet_id, public_key, status, created_at_ns FROM cbdc_devices",
+               device_id, "device_not_found", "device")  # fmt: skip
     return Device(int(row[0]), int(row[1]), bytes.fromhex(str(row[2])), str(row[3]), int(row[4]))
