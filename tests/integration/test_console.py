@@ -16,7 +16,7 @@ from hazina.bootstrap import Platform
 from hazina.console.demo import DEMO_OPERATORS
 from hazina.kernel.ids import parse_prefixed, prefixed
 from hazina.kernel.limits import console_page_rows_max
-from hazina.payments.domain.chart import PartyKind
+from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.records import TransactionSearch
 from tests.browser.world import (
     CSRF_PATTERN,
@@ -348,3 +348,93 @@ def test_an_agent_low_on_float_is_flagged(
     assert "Agent Lowfloat" in alerts
     assert "KES 1,000.00" in alerts
     assert 'id="chart-volume"' not in page  # an agent manager sees no payment charts
+
+
+def test_a_journal_entry_needs_a_second_admin(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    operator = platform.payments.operator_wallets("KES")
+    fee_income, suspense = operator[WalletKind.fee_income], operator[WalletKind.suspense]
+    page = log_in(app_client, clock, "admin").get("/console/approvals")
+    filed = app_client.post(
+        "/console/approvals/changes",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "kind": "journal_entry",
+            "debit": prefixed("wal", fee_income),
+            "credit": prefixed("wal", suspense),
+            "amount": "12.50",
+            "memo": "fee posted twice",
+            "reason": "duplicate fee",
+        },
+    )
+    assert filed.status_code == 303
+    page = app_client.get("/console/approvals")
+    assert "your request: another operator decides" in page.text
+    change = app_client.app.state.console_approvals.list("requested", 0, 10)[0]  # type: ignore[attr-defined]
+    decide = f"/console/approvals/changes/{prefixed('chg', change.id)}"
+    own = app_client.post(decide, data={"csrf_token": csrf_of(page.text), "decision": "approve"})
+    assert own.status_code == 422
+    assert platform.payments.balance(suspense).balance == 0
+    page = log_in(app_client, clock, "risk").get("/console/approvals")
+    refused = app_client.post(
+        decide, data={"csrf_token": csrf_of(page.text), "decision": "approve"}
+    )
+    assert refused.status_code == 403  # a risk analyst approves reversals, not journals
+    page = log_in(app_client, clock, "supervisor").get("/console/approvals")
+    approved = app_client.post(
+        decide, data={"csrf_token": csrf_of(page.text), "decision": "approve"}
+    )
+    assert approved.status_code == 303
+    assert platform.payments.balance(suspense).balance == 12_50
+    actions = [entry["action"] for entry in platform.identity.audit_entries(0, 10_000)]
+    assert {"change.requested", "change.approved"} <= set(actions)
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        ({"kind": "limit_change", "tier": "9"}, 422, "unknown KYC tier"),
+        (
+            {
+                "kind": "limit_change",
+                "tier": "1",
+                "max_balance": "100",
+                "per_transaction": "50",
+                "daily_volume": "40",
+                "monthly_volume": "400",
+            },
+            422,
+            "exceeds daily_volume",
+        ),
+        ({"kind": "tariff_change", "tariff": "{not json"}, 422, "not valid JSON"),
+        ({"kind": "teleport"}, 422, "unknown kind of change"),
+    ],
+)
+def test_a_malformed_change_gets_a_clear_refusal(
+    app_client: TestClient,
+    world: tuple[Platform, ShiftableClock],
+    fields: dict[str, str],
+    status: int,
+    message: str,
+) -> None:
+    page = log_in(app_client, world[1], "admin").get("/console/approvals")
+    answer = app_client.post(
+        "/console/approvals/changes",
+        data={"csrf_token": csrf_of(page.text), "reason": "test", **fields},
+    )
+    assert answer.status_code == status
+    assert message in answer.text
+
+
+def test_operations_cannot_file_a_tariff_change(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    page = log_in(app_client, world[1], "ops").get("/console/approvals")
+    assert "Request a tariff change" not in page.text
+    answer = app_client.post(
+        "/console/approvals/changes",
+        data={"csrf_token": csrf_of(page.text), "kind": "tariff_change", "tariff": "{}"},
+    )
+    assert answer.status_code == 403

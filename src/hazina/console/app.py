@@ -15,8 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from hazina.bootstrap import Platform
 from hazina.console.rendering import STATIC_FOLDER, render
 from hazina.console.security import ForbiddenError, LoginRequiredError, current_viewer
+from hazina.payments.approvals import ApprovalService
 from hazina.payments.errors import ErrorKind, PaymentError
 from hazina.risk.aml.errors import CaseError, CaseErrorKind
 
@@ -57,13 +59,16 @@ def refusals() -> Iterator[None]:
 def install_console(app: FastAPI) -> None:
     """Add the console's routes, assets and error pages to `app` (whose state holds the
     platform)."""
-    from hazina.console import routes_customers, routes_home, routes_work
+    from hazina.console import routes_changes, routes_customers, routes_home, routes_work
 
+    platform: Platform = app.state.platform
     app.state.console_csrf_key = secrets.token_bytes(32)
+    app.state.console_approvals = ApprovalService(platform.ledger, platform.ids, platform.payments)
     app.mount("/console/static", StaticFiles(directory=STATIC_FOLDER), name="console-static")
     app.include_router(routes_home.router, prefix="/console")
     app.include_router(routes_customers.router, prefix="/console")
     app.include_router(routes_work.router, prefix="/console")
+    app.include_router(routes_changes.router, prefix="/console")
 
     @app.exception_handler(LoginRequiredError)
     async def _login(request: Request, error: LoginRequiredError) -> Response:

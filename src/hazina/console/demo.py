@@ -1,6 +1,7 @@
 """The demo's console operators: one per role, so each role's view can be tried, and two
-people for maker-checker. They share the demo administrator's TOTP secret (a demo, not a
-deployment: real operators each get their own secret from `create_operator`)."""
+people for maker-checker (the supervisor is a second admin, the checker of admin changes).
+They share the demo administrator's TOTP secret (a demo, not a deployment: real operators
+each get their own secret from `create_operator`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class DemoOperator:
 
 
 DEMO_OPERATORS = (
+    DemoOperator(
+        "supervisor", "Demo supervisor (second admin)", "hazina-demo-supervisor", Role.admin
+    ),
     DemoOperator("ops", "Demo operations officer", "hazina-demo-ops", Role.operations),
     DemoOperator("risk", "Demo risk analyst", "hazina-demo-risk", Role.risk_analyst),
     DemoOperator("auditor", "Demo auditor", "hazina-demo-auditor", Role.auditor),

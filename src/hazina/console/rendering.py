@@ -66,6 +66,7 @@ def _prefixed(value: int, prefix: str) -> str:
 
 templates = Jinja2Templates(directory=str(_folder / "templates"))
 templates.env.filters["money"] = money
+templates.env.filters["decimal"] = format_amount  # a form's value: "1234.50", no grouping
 templates.env.filters["moment"] = moment
 templates.env.filters["duration"] = duration
 templates.env.filters["prefixed"] = _prefixed

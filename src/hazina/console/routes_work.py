@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hazina.console.app import ConsoleRefusedError, refusals
 from hazina.console.rendering import render
+from hazina.console.routes_changes import changes_context
 from hazina.console.routes_customers import parse_console_id
 from hazina.console.security import Page, Viewer, checked_form, page_viewer, platform_of
 from hazina.identity.roles import Scope
@@ -167,6 +168,7 @@ def approvals(request: Request, viewer: ApprovalsViewer) -> Response:
         {
             "waiting": [(r, payments.get_transaction(r.transaction_id)) for r in waiting],
             "decided": list(reversed(decided)),
+            **changes_context(request, viewer),
         },
         page=Page.approvals,
     )

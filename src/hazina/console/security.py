@@ -48,7 +48,15 @@ _page_scopes: dict[Page, frozenset[Scope]] = {
     Page.customers: frozenset({Scope.parties_read}),
     Page.transactions: frozenset({Scope.payments_read}),
     Page.cases: frozenset({Scope.risk_read}),
-    Page.approvals: frozenset({Scope.reversals_request, Scope.reversals_approve}),
+    Page.approvals: frozenset(
+        {
+            Scope.reversals_request,
+            Scope.reversals_approve,
+            Scope.tariffs_write,
+            Scope.limits_write,
+            Scope.journal_entries_write,
+        }
+    ),
     Page.audit: frozenset({Scope.audit_read}),
 }
 

@@ -34,6 +34,7 @@ class Scope(StrEnum):
     tariffs_read = "tariffs:read"
     tariffs_write = "tariffs:write"
     limits_write = "limits:write"
+    journal_entries_write = "journal_entries:write"
     agents_write = "agents:write"
     audit_read = "audit:read"
     risk_read = "risk:read"

@@ -101,6 +101,18 @@ CREATE TABLE IF NOT EXISTS tariff_versions (
     created_by        TEXT NOT NULL,
     PRIMARY KEY (currency, version)
 );
+CREATE TABLE IF NOT EXISTS tier_limit_changes (
+    id              BIGINT PRIMARY KEY,
+    currency        TEXT NOT NULL,
+    tier            INTEGER NOT NULL CHECK (tier BETWEEN 0 AND 3),
+    max_balance     BIGINT NOT NULL CHECK (max_balance >= 0),
+    per_transaction BIGINT NOT NULL CHECK (per_transaction >= 0),
+    daily_volume    BIGINT NOT NULL,
+    monthly_volume  BIGINT NOT NULL,
+    changed_by      TEXT NOT NULL,
+    created_at_ns   BIGINT NOT NULL,
+    CHECK (per_transaction <= daily_volume AND daily_volume <= monthly_volume)
+);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     principal     TEXT NOT NULL,
     key           TEXT NOT NULL,

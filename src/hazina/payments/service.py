@@ -55,6 +55,7 @@ from hazina.payments.domain.chart import (
 from hazina.payments.domain.limits import (
     KycTier,
     LimitTable,
+    TierLimits,
     WalletUsage,
     check_inflow,
     check_outflow,
@@ -145,6 +146,14 @@ _SCREENED_TYPES = frozenset(
 )
 
 
+_TIER_LIMIT_COLUMNS = "currency, tier, max_balance, per_transaction, daily_volume, monthly_volume"
+
+# Types that move money between two accounts of one party: an agent's float bought from the
+# operator's issued e-money (both sides have the operator's books), and the operator's own
+# journal entries.
+_own_party_types = frozenset({PaymentType.float_purchase, PaymentType.manual_journal})
+
+
 @dataclass(frozen=True, slots=True)
 class MonitoredTransfer:
     """One payment as AML monitoring sees it: wallets, their owners' kinds, amount, time."""
@@ -206,6 +215,12 @@ class PaymentsService:
         self._operator: dict[str, dict[WalletKind, int]] = {}
         self._tariffs: dict[str, TariffSchedule] = {}
         ledger.store.ensure_schema("payments", SCHEMA)
+        for changed in self._reader().fetch_all(  # stored changes outlive a restart
+            f"SELECT {_TIER_LIMIT_COLUMNS} FROM tier_limit_changes ORDER BY created_at_ns, id"
+        ):
+            self._limits = self._limits.with_limits(
+                TierLimits(changed[0], KycTier(changed[1]), *(int(v) for v in changed[2:]))
+            )
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -310,12 +325,97 @@ class PaymentsService:
         self._tariffs[currency_code] = schedule
         return schedule
 
+    def operator_wallets(self, currency_code: str) -> dict[WalletKind, int]:
+        """The operator's own accounts in a currency, by kind (their ledger account ids)."""
+        return dict(self._operator_accounts(currency_code))
+
+    def tier_limits(self) -> tuple[TierLimits, ...]:
+        """The KYC tier limits in force, every currency and tier."""
+        return self._limits.entries
+
+    def set_tier_limits(
+        self,
+        limits: TierLimits,
+        changed_by: str,
+        after: Callable[[LedgerUnit], None] | None = None,
+    ) -> TierLimits:
+        """Replace one KYC tier's limits in one currency from now on. The change is stored,
+        so it outlives a restart; `after` runs in the same database transaction."""
+        self._limits.limits_for(limits.currency, limits.tier)  # only a configured tier changes
+
+        def work(unit: LedgerUnit) -> None:
+            unit.sql.execute(
+                f"INSERT INTO tier_limit_changes (id, {_TIER_LIMIT_COLUMNS}, changed_by,"
+                " created_at_ns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._ids.next_id(),
+                    limits.currency,
+                    int(limits.tier),
+                    limits.max_balance,
+                    limits.per_transaction,
+                    limits.daily_volume,
+                    limits.monthly_volume,
+                    changed_by,
+                    unit.now_ns,
+                ),
+            )
+            if after is not None:
+                after(unit)
+            write_outbox(
+                unit,
+                self._ids,
+                "limits.changed",
+                f"{limits.currency}:{int(limits.tier)}",
+                {"currency": limits.currency, "tier": int(limits.tier), "changed_by": changed_by},
+            )
+
+        self._ledger.run(work)
+        self._limits = self._limits.with_limits(limits)
+        invariant(self._limits.limits_for(limits.currency, limits.tier) is limits, "in force")
+        return limits
+
+    def post_journal_entry(
+        self,
+        debit_wallet_id: int,
+        credit_wallet_id: int,
+        amount: int,
+        currency_code: str,
+        memo: str,
+        posted_by: str,
+        after: Callable[[LedgerUnit, PaymentTransaction], None] | None = None,
+    ) -> PaymentTransaction:
+        """A manual journal entry between two of the operator's own accounts (suspense, fee
+        income, commission expense...), posted as one ledger transfer; the ledger's balance
+        rules apply as to any other. `after` runs in the same database transaction."""
+        if not memo.strip():
+            raise invalid("memo_required", "a journal entry says why in its memo")
+        return self._move(
+            PaymentType.manual_journal,
+            debit_wallet_id,
+            credit_wallet_id,
+            amount,
+            currency_code,
+            memo.strip(),
+            {"posted_by": posted_by},
+            None,
+            payer_kinds=(PartyKind.operator,),
+            payee_kinds=(PartyKind.operator,),
+            check_limits=False,
+            after=after,
+        )
+
     def tariff_schedule(self, currency_code: str) -> TariffSchedule:
         schedule = self._tariffs.get(currency_code)
         return schedule if schedule is not None else self._load_tariffs(currency_code)
 
-    def publish_tariff(self, tariff: Tariff, published_by: str) -> TariffSchedule:
-        """Add a new tariff version (effective-dated; history is never rewritten)."""
+    def publish_tariff(
+        self,
+        tariff: Tariff,
+        published_by: str,
+        after: Callable[[LedgerUnit], None] | None = None,
+    ) -> TariffSchedule:
+        """Add a new tariff version (effective-dated; history is never rewritten). `after`
+        runs in the same database transaction (an approval marking itself carried out)."""
         schedule = self.tariff_schedule(tariff.currency)
         try:
             schedule.add(tariff)
@@ -332,6 +432,8 @@ class PaymentsService:
                     f"{tariff.currency} tariff version {tariff.version} is not the newest",
                 )
             _insert_tariff(unit.sql, tariff, published_by)
+            if after is not None:
+                after(unit)
             write_outbox(
                 unit,
                 self._ids,
@@ -340,7 +442,11 @@ class PaymentsService:
                 {"currency": tariff.currency, "version": tariff.version},
             )
 
-        self._ledger.run(work)
+        try:
+            self._ledger.run(work)
+        except Exception:
+            self._load_tariffs(tariff.currency)  # the schedule took the tariff before the write
+            raise
         return self._load_tariffs(tariff.currency)
 
     # -- parties -------------------------------------------------------------------------------
@@ -1599,7 +1705,7 @@ class PaymentsService:
                 _check_side(side, view, kinds, currency_code)
             if (
                 payer.wallet.party_id == payee.wallet.party_id
-                and payment_type is not PaymentType.float_purchase
+                and payment_type not in _own_party_types
             ):
                 return invalid("self_payment", "payer and payee are the same party")
             quote: FeeQuote | None = None

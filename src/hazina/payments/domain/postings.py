@@ -30,6 +30,7 @@ class PaymentType(IntEnum):
     voucher_claim = 10
     voucher_refund = 11
     float_purchase = 12
+    manual_journal = 13  # an approved adjustment between two of the operator's own accounts
 
     @property
     def priced_as(self) -> TransactionType | None:
