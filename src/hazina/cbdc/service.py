@@ -81,6 +81,7 @@ from hazina.ledger.domain.model import (
     PendingState,
     QueryFilter,
     TransferRequest,
+    chain_failure,
 )
 from hazina.ledger.domain.results import CreateTransferStatus
 from hazina.ledger.service import LedgerService, LedgerUnit
@@ -1209,13 +1210,7 @@ class CbdcService:
         results = unit.create_transfers(requests)
         if not results:
             return ids
-        causes = [
-            (r.index, CreateTransferStatus(r.status))
-            for r in results
-            if CreateTransferStatus(r.status) is not CreateTransferStatus.linked_event_failed
-        ]
-        invariant(bool(causes), "a failed chain has a failing event")
-        index, status = causes[0]
+        index, status = chain_failure(results)
         if status is CreateTransferStatus.exceeds_credits:
             code = refusals.get(legs[index].debit, "insufficient_funds")
             raise refused(code, "the paying account's balance does not cover this")

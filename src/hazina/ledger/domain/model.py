@@ -108,6 +108,16 @@ class CreateResult:
     status: CreateAccountStatus | CreateTransferStatus
 
 
+def chain_failure(results: list[CreateResult]) -> tuple[int, CreateTransferStatus]:
+    """Why a linked chain was refused: the index and status of the first event that failed on
+    its own (the others answer `linked_event_failed`)."""
+    for result in results:
+        status = CreateTransferStatus(result.status)
+        if status is not CreateTransferStatus.linked_event_failed:
+            return result.index, status
+    raise ValueError("a refused chain has an event that failed on its own")
+
+
 class AccountFilter(NamedTuple):
     """Transfers (or balances) of one account, by timestamp, with a cursor-friendly range."""
 
