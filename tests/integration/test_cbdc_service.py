@@ -268,6 +268,7 @@ def test_offline_value_goes_device_to_device_and_is_redeemed_once(world: World) 
 def test_offline_caps_forgeries_and_strangers_are_refused(world: World) -> None:
     cbdc = world.cbdc
     (alice, alice_id), (bob, bob_id) = _devices(world, world.alice, world.bob)
+    _refused(world, "offline_cap_exceeded", lambda: cbdc.load_device(alice_id, 10**18))
     cbdc.load_device(alice_id, 40_000)
     _refused(world, "offline_cap_exceeded", lambda: cbdc.load_device(alice_id, 10_001))
     load = cbdc.load_device(alice_id, 10_000)

@@ -797,6 +797,11 @@ class CbdcService:
         tokens for it. The device's offline cap counts what it was loaded and has not been
         redeemed: over it, 422 `offline_cap_exceeded`."""
         _check_amount(amount)
+        cap = self.config.offline_balance_max
+        if amount > cap:  # checked first: the split below is as long as the amount is large
+            raise refused(
+                "offline_cap_exceeded", f"a device may hold {cap} offline", limit=cap, outstanding=0
+            )
         issuer = self.issuer_key()
         system = self._accounts()
         notes = split_into_notes(amount, DENOMINATIONS)
@@ -809,12 +814,11 @@ class CbdcService:
             if device.status != "active":
                 raise refused("device_revoked", "the device is revoked")
             outstanding = _outstanding(unit.sql, device_id)
-            if outstanding + amount > self.config.offline_balance_max:
+            if outstanding + amount > cap:
                 raise refused(
                     "offline_cap_exceeded",
-                    f"a device may hold {self.config.offline_balance_max} offline;"
-                    f" {outstanding} is loaded and unredeemed",
-                    limit=self.config.offline_balance_max,
+                    f"a device may hold {cap} offline; {outstanding} is loaded and unredeemed",
+                    limit=cap,
                     outstanding=outstanding,
                 )
             leg = _Leg(
