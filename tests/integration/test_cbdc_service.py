@@ -157,8 +157,9 @@ def test_conversion_between_emoney_and_cbdc_is_one_chain_over_both_ledgers(world
     assert cbdc.get_participant(world.bank.id).conversion == 150_000
     cbdc.convert(world.alice, 50_000, to_cbdc=False)
     assert payments.balance(world.emoney).balance == emoney_before - 100_000
-    # The e-money wallet is short: neither ledger moves.
+    # The e-money wallet is short, or the CBDC wallet is: neither ledger moves.
     _refused(world, "insufficient_funds", lambda: cbdc.convert(world.alice, 100_001, True))
+    _refused(world, "insufficient_funds", lambda: cbdc.convert(world.alice, 600_001, False))
 
 
 def test_idempotency_keys_replay_and_refuse_a_different_request(world: World) -> None:
