@@ -174,6 +174,10 @@ def create_app(
     app.include_router(routes_loans.router, prefix="/v1")
     app.include_router(routes_cbdc.router, prefix="/v1")
 
+    from hazina.api import routes_webhooks
+
+    app.include_router(routes_webhooks.router, prefix="/v1")
+
     from hazina.console.app import install_console
 
     install_console(app)

@@ -218,3 +218,4 @@ webhook_response_excerpt_length_max: Final = 256  # characters of a response bod
 webhook_secret_bytes_min: Final = 24  # random bytes of a signing secret
 webhook_secret_overlap_s: Final = 24 * 3_600  # the old secret still signs after a rotation
 webhook_delivery_interval_s: Final = 5  # how often the server dispatches and sends
+webhook_services_open_max: Final = 64  # platforms (tenants) whose webhook service the API keeps
