@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazina.cli import cbdc, credit, demo, ledger, loans, risk, serve, simulate
+from hazina.cli import cbdc, credit, demo, ledger, loans, risk, serve, simulate, webhooks
 
 app = typer.Typer(
     name="hazina",
@@ -17,6 +17,7 @@ app.add_typer(risk.app, name="risk")
 app.add_typer(credit.app, name="credit")
 app.add_typer(loans.app, name="loans")
 app.add_typer(cbdc.app, name="cbdc")
+app.add_typer(webhooks.app, name="webhooks")
 app.command(name="demo")(demo.demo)
 app.command(name="serve")(serve.serve)
 app.command(name="simulate")(simulate.simulate)

@@ -6,7 +6,8 @@ and vouchers every `housekeeping_interval_s`; matured payments labelled genuine 
 `aml_scan_interval_s` (both also right after start); loans' repayments collected from wallets
 that received money every `loan_sweep_interval_s`; the loans' end of day (accrual, penalties,
 ageing, provisions; idempotent, so it is simply run again) every `loan_close_day_interval_s`
-and at start.
+and at start; webhooks (new outbox events dispatched, due deliveries sent) every
+`webhook_delivery_interval_s`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from hazina.bootstrap import (
     default_model_registry,
 )
 from hazina.cli.demo import ensure_demo_model, print_credentials, seed_demo
+from hazina.cli.webhooks import webhooks_job
 from hazina.identity.totp import totp_code
 from hazina.kernel.limits import (
     aml_scan_interval_s,
@@ -39,6 +41,7 @@ from hazina.kernel.limits import (
     loan_close_day_interval_s,
     loan_sweep_interval_s,
     risk_labelling_interval_s,
+    webhook_delivery_interval_s,
 )
 from hazina.risk.aml.monitoring import scan_payments
 from hazina.risk.registry import RegistryError
@@ -204,6 +207,7 @@ def serve(
             (aml_scan_interval_s, lambda: aml_scan(platform, currencies), True),
             (loan_sweep_interval_s, lambda: loans_sweep(platform), False),
             (loan_close_day_interval_s, lambda: loans_close_day(platform), True),
+            (webhook_delivery_interval_s, webhooks_job(platform), True),
         ]
         for interval_s, job, at_start in workers:
             threading.Thread(
