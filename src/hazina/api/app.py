@@ -174,6 +174,11 @@ def create_app(
     app.include_router(routes_loans.router, prefix="/v1")
     app.include_router(routes_cbdc.router, prefix="/v1")
 
+    from hazina.api import routes_assist
+
+    app.include_router(routes_assist.router, prefix="/v1")
+    app.include_router(routes_assist.page_router)  # the chat widget at /assist
+
     from hazina.api import routes_webhooks
 
     app.include_router(routes_webhooks.router, prefix="/v1")

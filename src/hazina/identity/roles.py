@@ -46,6 +46,9 @@ class Scope(StrEnum):
     cbdc_read = "cbdc:read"
     cbdc_write = "cbdc:write"
     cbdc_issuance_write = "cbdc_issuance:write"
+    assist_chat = "assist:chat"
+    assist_read = "assist:read"
+    assist_write = "assist:write"
 
 
 class ScopeError(ValueError):
@@ -102,14 +105,19 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
             Scope.parties_read,
             Scope.cbdc_read,
             Scope.cbdc_write,
+            Scope.assist_chat,
         }
     ),
+    # Customer service answers the assistant's hand-offs and keeps its knowledge base.
     Role.customer_service: frozenset(
         {
             Scope.parties_read,
             Scope.accounts_read,
             Scope.payments_read,
             Scope.reversals_request,
+            Scope.assist_chat,
+            Scope.assist_read,
+            Scope.assist_write,
         }
     ),
     Role.central_bank: frozenset({Scope.cbdc_issuance_write, Scope.cbdc_read, Scope.audit_read}),

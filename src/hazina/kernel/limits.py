@@ -200,6 +200,20 @@ cbdc_scan_page_max: Final = 8_189  # accounts read per page by the audit and the
 cbdc_velocity_window_s: Final = 30 * 86_400  # payments counted for velocity
 cbdc_page_max: Final = 100  # wallets, participants or payments per page of a list
 
+# The contact-centre assistant (`hazina.assist`).
+assist_message_length_max: Final = 2_000  # characters of one customer message
+assist_conversation_messages_max: Final = 200  # messages of one conversation, both sides
+assist_pin_attempts_max: Final = 3  # wrong PINs before the conversation goes to a person
+assist_pin_length_min: Final = 4  # digits of a customer PIN
+assist_pin_length_max: Final = 6
+assist_clarifications_max: Final = 1  # clarifying questions before a hand-off
+assist_page_max: Final = 100  # hand-offs, articles or messages per page of a list
+assist_articles_max: Final = 1_000  # articles of the knowledge base
+assist_article_length_max: Final = 20_000  # characters of one article's markdown
+assist_statement_transactions_max: Final = 5  # transactions a chat statement lists
+assist_quote_length_max: Final = 400  # characters of an article quoted in a reply
+assist_training_texts_max: Final = 100_000  # labelled examples one intent model learns from
+
 # Webhooks (`hazina.partners.webhooks`). The retry delay after failed attempt n is
 # webhook_backoff_first_s * 2**(n - 1), capped at webhook_backoff_max_s; after
 # webhook_attempts_max failed attempts a delivery is dead-lettered.

@@ -78,7 +78,7 @@ def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
 
 
 def test_scope_values_are_resource_colon_action() -> None:
-    assert len(Scope) == 21
+    assert len(Scope) == 22
     for scope in Scope:
         resource, _, action = scope.value.partition(":")
         assert resource.replace("_", "").isalpha()
