@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
+from typer.testing import CliRunner
 
 from hazina.bootstrap import Platform
+from hazina.cli.main import app as cli
 from hazina.kernel.clock import Clock, FixedClock, SystemClock
 from hazina.kernel.limits import webhook_attempts_max, webhook_secret_overlap_s
 from hazina.partners.webhooks import (
+    ALLOW_HTTP_LOOPBACK_ENV,
     DeliveryStatus,
     SendReport,
     WebhookService,
@@ -409,3 +412,22 @@ def test_deleting_a_subscription_cancels_what_it_has_not_sent(
     assert webhooks.dispatch() == 0, "a deleted subscription gets no new deliveries"
     with pytest.raises(PaymentError):
         webhooks.get_subscription("partner:acme", subscription_id)
+
+
+def test_the_cli_runs_one_delivery_pass(
+    database: str,
+    platform: Platform,
+    parties: Parties,
+    webhooks: WebhookService,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subscribe(webhooks, receiver, "party.registered")
+    register(parties, 2)
+    monkeypatch.setenv(ALLOW_HTTP_LOOPBACK_ENV, "1")
+    result = CliRunner().invoke(cli, ["webhooks", "deliver", "--database", database])
+    assert result.exit_code == 0, result.output
+    assert "2 new deliveries; 2 delivered, 0 to retry, 0 dead-lettered" in result.output
+    assert [r.verified for r in receiver.received] == [True, True]
+    again = CliRunner().invoke(cli, ["webhooks", "deliver", "--database", database])
+    assert "0 new deliveries; 0 delivered" in again.output
