@@ -9,6 +9,7 @@ from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes, scopes_
 S = Scope
 READ_SCOPES = frozenset(
     {
+        S.assist_read,
         S.parties_read,
         S.accounts_read,
         S.payments_read,
@@ -64,11 +65,20 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
                 S.parties_read,
                 S.cbdc_read,
                 S.cbdc_write,
+                S.assist_chat,
             },
         ),
         (
             Role.customer_service,
-            {S.parties_read, S.accounts_read, S.payments_read, S.reversals_request},
+            {
+                S.parties_read,
+                S.accounts_read,
+                S.payments_read,
+                S.reversals_request,
+                S.assist_chat,
+                S.assist_read,
+                S.assist_write,
+            },
         ),
         (Role.central_bank, {S.cbdc_issuance_write, S.cbdc_read, S.audit_read}),
     ],
@@ -78,7 +88,7 @@ def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
 
 
 def test_scope_values_are_resource_colon_action() -> None:
-    assert len(Scope) == 22
+    assert len(Scope) == 25
     for scope in Scope:
         resource, _, action = scope.value.partition(":")
         assert resource.replace("_", "").isalpha()
