@@ -18,6 +18,7 @@ from hazina.kernel.ids import parse_prefixed, prefixed
 from hazina.kernel.limits import console_page_rows_max
 from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.records import TransactionSearch
+from hazina.risk.aml.cases import Case, CaseNote
 from tests.browser.world import (
     CSRF_PATTERN,
     ShiftableClock,
@@ -67,6 +68,12 @@ def csrf_of(page: str) -> str:
     token = CSRF_PATTERN.search(page)
     assert token is not None
     return token.group(1)
+
+
+def first_case(platform: Platform) -> tuple[Case, tuple[CaseNote, ...]]:
+    """The oldest AML case and its history as it stands."""
+    case = platform.cases.list_cases(limit=1)[0]
+    return case, platform.cases.detail(case.id).notes
 
 
 def test_pages_need_a_session(app_client: TestClient) -> None:
@@ -162,8 +169,7 @@ def test_an_auditor_reads_cases_but_cannot_work_them(
     app_client: TestClient, world: tuple[Platform, ShiftableClock]
 ) -> None:
     platform, clock = world
-    case = platform.cases.list_cases(limit=1)[0]
-    history = platform.cases.detail(case.id).notes
+    case, history = first_case(platform)
     page = log_in(app_client, clock, "auditor").get(f"/console/cases/{prefixed('cas', case.id)}")
     assert "Work the case" not in page.text
     answer = app_client.post(
@@ -178,8 +184,7 @@ def test_a_form_without_the_right_csrf_token_is_refused(
     app_client: TestClient, world: tuple[Platform, ShiftableClock]
 ) -> None:
     platform, clock = world
-    case = platform.cases.list_cases(limit=1)[0]
-    history = platform.cases.detail(case.id).notes
+    case, history = first_case(platform)
     log_in(app_client, clock, "risk")
     path = f"/console/cases/{prefixed('cas', case.id)}/note"
     assert app_client.post(path, data={"text": "no token"}).status_code == 403

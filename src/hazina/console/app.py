@@ -15,11 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from hazina.api.app import problem_from
 from hazina.bootstrap import Platform
 from hazina.console.rendering import STATIC_FOLDER, render
 from hazina.console.security import ForbiddenError, LoginRequiredError, current_viewer
 from hazina.payments.approvals import ApprovalService
-from hazina.payments.errors import ErrorKind, PaymentError
+from hazina.payments.errors import PaymentError
 from hazina.risk.aml.errors import CaseError, CaseErrorKind
 
 
@@ -32,12 +33,6 @@ class ConsoleRefusedError(Exception):
         self.message = message
 
 
-_payment_status = {
-    ErrorKind.not_found: 404,
-    ErrorKind.conflict: 409,
-    ErrorKind.refused: 422,
-    ErrorKind.invalid: 422,
-}
 _case_status = {
     CaseErrorKind.not_found: 404,
     CaseErrorKind.conflict: 409,
@@ -51,7 +46,7 @@ def refusals() -> Iterator[None]:
     try:
         yield
     except PaymentError as error:
-        raise ConsoleRefusedError(_payment_status[error.kind], error.message) from None
+        raise ConsoleRefusedError(problem_from(error).status, error.message) from None
     except CaseError as error:
         raise ConsoleRefusedError(_case_status[error.kind], str(error)) from None
 

@@ -599,10 +599,16 @@ class PaymentsService:
         return party_from_row(row)
 
     def list_parties(self, kind: PartyKind | None, after_id: int, limit: int) -> list[Party]:
-        where, parameters = "WHERE id > ?", list[object]([after_id])
+        return self._parties_where("id > ?", [after_id], kind, limit)
+
+    def _parties_where(
+        self, condition: str, parameters: list[object], kind: PartyKind | None, limit: int
+    ) -> list[Party]:
+        """Up to `limit` parties meeting `condition` (and of `kind`, if given), by id."""
+        where = f"WHERE ({condition})"
         if kind is not None:
             where += " AND kind = ?"
-            parameters.append(kind.value)
+            parameters = [*parameters, kind.value]
         rows = self._reader().fetch_all(
             f"SELECT {PARTY_COLUMNS} FROM parties {where} ORDER BY id LIMIT ?",
             (*parameters, limit),
@@ -1583,18 +1589,12 @@ class PaymentsService:
     def search_parties(self, text: str, kind: PartyKind | None, limit: int) -> list[Party]:
         """Parties whose name, phone or code contains `text` (case-insensitive), by id."""
         pattern = "%" + text.strip().lower().replace("%", "").replace("_", "") + "%"
-        where, parameters = (
-            "WHERE (LOWER(name) LIKE ? OR phone LIKE ? OR LOWER(code) LIKE ?)",
-            list[object]([pattern, pattern, pattern]),
+        return self._parties_where(
+            "LOWER(name) LIKE ? OR phone LIKE ? OR LOWER(code) LIKE ?",
+            [pattern, pattern, pattern],
+            kind,
+            limit,
         )
-        if kind is not None:
-            where += " AND kind = ?"
-            parameters.append(kind.value)
-        rows = self._reader().fetch_all(
-            f"SELECT {PARTY_COLUMNS} FROM parties {where} ORDER BY id LIMIT ?",
-            (*parameters, limit),
-        )
-        return [party_from_row(row) for row in rows]
 
     def search_transactions(
         self, search: TransactionSearch, before_id: int | None, limit: int
