@@ -431,3 +431,17 @@ def test_the_cli_runs_one_delivery_pass(
     assert [r.verified for r in receiver.received] == [True, True]
     again = CliRunner().invoke(cli, ["webhooks", "deliver", "--database", database])
     assert "0 new deliveries; 0 delivered" in again.output
+
+
+def test_slow_endpoints_are_posted_to_at_once(
+    platform: Platform, parties: Parties, webhooks: WebhookService, receiver: Receiver
+) -> None:
+    subscribe(webhooks, receiver, "party.registered")
+    register(parties, 6)
+    webhooks.dispatch()
+    receiver.otherwise = "slow"  # each answer takes a second (and fails: a 500)
+    started = time.perf_counter()
+    assert webhooks.send_due().retrying == 6
+    elapsed_s = time.perf_counter() - started
+    assert len(receiver.received) == 6
+    assert elapsed_s < 4, f"six one-second answers took {elapsed_s:.1f} s: not sent at once"
