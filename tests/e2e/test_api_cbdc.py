@@ -159,7 +159,7 @@ def test_payments_sweep_the_excess_and_keys_replay(cbdc: Cbdc) -> None:
     overview = cbdc.central_bank.ok("/v1/cbdc/overview")
     tiers = {row["label"]: row["amount"] for row in overview["by_tier"]}
     assert (tiers["full_kyc"], tiers["anonymous"]) == ("70000.00", "25000.00")
-    assert overview["payments_value"] == "30000.00"
+    assert (overview["payments_value"], overview["velocity"]) == ("30000.00", "0.0600")
     assert overview["by_participant"] == [{"label": "BNK1", "amount": "500000.00"}]
 
 

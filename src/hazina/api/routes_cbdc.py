@@ -382,7 +382,6 @@ class _Render:
         )
 
     def overview(self, view: Overview) -> OverviewOut:
-        bps = view.velocity_bps
         return OverviewOut(
             asset=self.asset,
             issued=self.money(view.issued),
@@ -398,7 +397,7 @@ class _Render:
             held_in_escrow=self.money(view.held_in_escrow),
             payments_value=self.money(view.payments_value),
             velocity_window_s=view.velocity_window_s,
-            velocity=f"{bps // 10_000}.{bps % 10_000:04d}",
+            velocity=view.velocity,
             reserves=self.money(view.reserves),
             backing=self.money(view.backing),
         )

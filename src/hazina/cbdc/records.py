@@ -138,6 +138,11 @@ class Overview:
     reserves: int
     backing: int
 
+    @property
+    def velocity(self) -> str:
+        """Velocity as a decimal string with four places, computed in integers."""
+        return f"{self.velocity_bps // 10_000}.{self.velocity_bps % 10_000:04d}"
+
 
 @dataclass(frozen=True, slots=True)
 class Check:

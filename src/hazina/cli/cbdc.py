@@ -178,7 +178,7 @@ def overview(database: DatabaseOption = default_database) -> None:
         console.print(
             f"in escrow {_money(service, view.held_in_escrow)}; payments over"
             f" {view.velocity_window_s // 86_400} days {_money(service, view.payments_value)};"
-            f" velocity {view.velocity_bps / 10_000:.4f}"
+            f" velocity {view.velocity}"
         )
 
 
