@@ -55,9 +55,7 @@ class Dashboard:
     loans_shown: bool = False
 
 
-def build_dashboard(
-    platform: Platform, scopes: frozenset[Scope], loans: LoansService, currency_code: str
-) -> Dashboard:
+def build_dashboard(platform: Platform, scopes: frozenset[Scope], currency_code: str) -> Dashboard:
     dashboard = Dashboard(currency_code, currency(currency_code).scale)
     now_ns = platform.clock.now_ns()
     since_ns = now_ns - console_dashboard_window_s * _ns
@@ -68,7 +66,7 @@ def build_dashboard(
     if Scope.risk_read in scopes:
         _risk_panels(platform, dashboard, since_ns)
     if Scope.accounts_read in scopes and Scope.parties_read in scopes:
-        _loan_panel(loans, dashboard)
+        _loan_panel(platform.loans, dashboard)
     return dashboard
 
 

@@ -13,7 +13,6 @@ from hazina.api.amounts import parse_amount
 from hazina.api.problems import ProblemError
 from hazina.console.app import ConsoleRefusedError, refusals
 from hazina.console.rendering import render
-from hazina.console.routes_home import loans_for
 from hazina.console.security import Page, Viewer, checked_form, page_viewer, platform_of
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import parse_prefixed
@@ -82,7 +81,7 @@ def customer(request: Request, party_id: str, viewer: CustomersViewer) -> Respon
             cases = platform.cases.list_cases(
                 limit=console_page_rows_max, subject_accounts=[w.wallet.id for w in wallets]
             )
-    loans = loans_for(request, viewer).list_loans(identifier, 0, console_page_rows_max)
+    loans = platform.loans.list_loans(identifier, 0, console_page_rows_max)
     return render(
         request,
         "customer.html",

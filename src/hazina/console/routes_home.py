@@ -7,8 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hazina.api.app import Context
-from hazina.api.routes_loans import loans_of
 from hazina.console.dashboard import build_dashboard
 from hazina.console.rendering import render
 from hazina.console.security import (
@@ -17,24 +15,17 @@ from hazina.console.security import (
     SESSION_COOKIE,
     CurrentViewer,
     Page,
-    Viewer,
     check_login_token,
     checked_form,
     new_login_token,
     platform_of,
 )
-from hazina.credit.loans.service import LoansService
 from hazina.identity.service import AuthenticationError
 from hazina.kernel.limits import operator_session_lifetime_s
 
 router = APIRouter(include_in_schema=False)
 
 _currency = "KES"
-
-
-def loans_for(request: Request, viewer: Viewer) -> LoansService:
-    """The application's one loans service (the API's, made on first use)."""
-    return loans_of(Context(platform_of(request), viewer.principal, request))
 
 
 def _safe_next(target: str | None) -> str:
@@ -113,7 +104,5 @@ async def log_out(request: Request, viewer: CurrentViewer) -> Response:
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, viewer: CurrentViewer) -> Response:
-    data = build_dashboard(
-        platform_of(request), viewer.principal.scopes, loans_for(request, viewer), _currency
-    )
+    data = build_dashboard(platform_of(request), viewer.principal.scopes, _currency)
     return render(request, "dashboard.html", viewer, {"board": data}, page=Page.dashboard)
