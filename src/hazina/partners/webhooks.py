@@ -265,9 +265,10 @@ class Delivery:
 
 
 @dataclass(frozen=True, slots=True)
-class Attempt:
-    number: int
-    at_ns: int
+class Outcome:
+    """What one POST came to: the endpoint's status (None if no answer came) or the error,
+    the start of its response body, and how long it took."""
+
     status_code: int | None
     error: str | None
     response: str
@@ -276,6 +277,14 @@ class Attempt:
     @property
     def succeeded(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt(Outcome):
+    """An outcome in a delivery's log: its number (from 1) and when it was made."""
+
+    number: int
+    at_ns: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,18 +308,6 @@ class _Claim:
     url: str
     body: str
     signing_secrets: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    status_code: int | None
-    error: str | None
-    response: str
-    duration_ms: int
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 _SUBSCRIPTION_COLUMNS = "id, owner, url, event_types, description, created_at_ns, updated_at_ns"
@@ -552,7 +549,12 @@ class WebhookService:
             raise _delivery_not_found(delivery_id)
         attempts = [
             Attempt(
-                int(r[0]), int(r[1]), None if r[2] is None else int(r[2]), r[3], r[4], int(r[5])
+                status_code=None if r[2] is None else int(r[2]),
+                error=r[3],
+                response=r[4],
+                duration_ms=int(r[5]),
+                number=int(r[0]),
+                at_ns=int(r[1]),
             )
             for r in reader.fetch_all(
                 "SELECT number, at_ns, status_code, error, response, duration_ms"
@@ -711,7 +713,7 @@ class WebhookService:
         invariant(len(claims) <= limit, "no more claims than asked for")
         return claims
 
-    def _post(self, claim: _Claim) -> _Outcome:
+    def _post(self, claim: _Claim) -> Outcome:
         headers = signature_headers(
             claim.signing_secrets,
             event_id(claim.event_id),
@@ -723,14 +725,14 @@ class WebhookService:
         try:
             response = self._client.post(claim.url, content=claim.body.encode(), headers=headers)
         except httpx.TimeoutException as error:
-            return _Outcome(None, f"timeout: {type(error).__name__}", "", _ms_since(started))
+            return Outcome(None, f"timeout: {type(error).__name__}", "", _ms_since(started))
         except httpx.HTTPError as error:
             message = f"{type(error).__name__}: {error}"[:webhook_response_excerpt_length_max]
-            return _Outcome(None, message, "", _ms_since(started))
+            return Outcome(None, message, "", _ms_since(started))
         excerpt = response.text[:webhook_response_excerpt_length_max]
-        return _Outcome(response.status_code, None, excerpt, _ms_since(started))
+        return Outcome(response.status_code, None, excerpt, _ms_since(started))
 
-    def _record(self, claim: _Claim, outcome: _Outcome) -> DeliveryStatus:
+    def _record(self, claim: _Claim, outcome: Outcome) -> DeliveryStatus:
         def work(unit: LedgerUnit) -> DeliveryStatus:
             now_ns = self._clock.now_ns()
             row = unit.sql.fetch_one(
