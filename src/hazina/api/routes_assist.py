@@ -1,4 +1,4 @@
-"""The contact-centre assistant: conversations and messages (`assist:chat`), the hand-off
+"""The contact-centre assistant: conversations and messages (`conversations:write`), the hand-off
 queue and the knowledge base (`assist:read`, `assist:write`), customer PINs
 (`parties:write`), and the web chat widget at `/assist`. No business rules here.
 
@@ -271,7 +271,7 @@ def exchange_out(exchange: Exchange) -> ExchangeOut:
 @router.post("/assist/conversations", status_code=201, response_model=ExchangeOut)
 def start_conversation(context: Caller, body: ConversationCreate) -> ExchangeOut:
     """Open a conversation; the reply is the assistant's greeting."""
-    context.require(Scope.assist_chat)
+    context.require(Scope.conversations_write)
     party = None if body.customer is None else parse_id("pty", body.customer, "party")
     try:
         exchange = assist_of(context).start(party, body.channel, context.actor)
@@ -289,7 +289,7 @@ def get_conversation(
     ] = -1,
 ) -> ConversationDetailOut:
     """The conversation and its transcript (a page of it, oldest first)."""
-    context.require(Scope.assist_chat)
+    context.require(Scope.conversations_write)
     service = assist_of(context)
     identifier = parse_id("cnv", conversation_id, "conversation")
     try:
@@ -306,7 +306,7 @@ def get_conversation(
 def send_message(context: Caller, conversation_id: str, body: MessageCreate) -> ExchangeOut:
     """The customer's message and the assistant's reply. Nothing that moves or blocks money
     happens without the customer's explicit 'yes' to a question the assistant asked."""
-    context.require(Scope.assist_chat)
+    context.require(Scope.conversations_write)
     identifier = parse_id("cnv", conversation_id, "conversation")
     try:
         exchange = assist_of(context).send(identifier, body.text)
@@ -317,7 +317,7 @@ def send_message(context: Caller, conversation_id: str, body: MessageCreate) -> 
 
 @router.post("/assist/conversations/{conversation_id}/close", response_model=ConversationOut)
 def close_conversation(context: Caller, conversation_id: str) -> ConversationOut:
-    context.require(Scope.assist_chat)
+    context.require(Scope.conversations_write)
     identifier = parse_id("cnv", conversation_id, "conversation")
     try:
         return conversation_out(assist_of(context).close(identifier))

@@ -46,7 +46,7 @@ class Scope(StrEnum):
     cbdc_read = "cbdc:read"
     cbdc_write = "cbdc:write"
     cbdc_issuance_write = "cbdc_issuance:write"
-    assist_chat = "assist:chat"
+    conversations_write = "conversations:write"
     assist_read = "assist:read"
     assist_write = "assist:write"
 
@@ -105,7 +105,7 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
             Scope.parties_read,
             Scope.cbdc_read,
             Scope.cbdc_write,
-            Scope.assist_chat,
+            Scope.conversations_write,
         }
     ),
     # Customer service answers the assistant's hand-offs and keeps its knowledge base.
@@ -115,7 +115,7 @@ _scopes_by_role: Mapping[Role, frozenset[Scope]] = {
             Scope.accounts_read,
             Scope.payments_read,
             Scope.reversals_request,
-            Scope.assist_chat,
+            Scope.conversations_write,
             Scope.assist_read,
             Scope.assist_write,
         }

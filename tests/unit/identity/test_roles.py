@@ -65,7 +65,7 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
                 S.parties_read,
                 S.cbdc_read,
                 S.cbdc_write,
-                S.assist_chat,
+                S.conversations_write,
             },
         ),
         (
@@ -75,7 +75,7 @@ ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_ke
                 S.accounts_read,
                 S.payments_read,
                 S.reversals_request,
-                S.assist_chat,
+                S.conversations_write,
                 S.assist_read,
                 S.assist_write,
             },
