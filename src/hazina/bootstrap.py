@@ -63,6 +63,7 @@ class Platform:
     cases: CaseService
     loans: LoansService
     models: ModelRegistry | None = None  # the registry the champion came from, if any
+    database: str = default_database  # what it was built over (a path or a DSN)
 
     def close(self) -> None:
         self.ledger.close()
@@ -136,4 +137,4 @@ def build_platform(
     )
     cases = CaseService(ledger, ids)
     loans = LoansService(ledger, clock, ids, payments, score=applicant_scorer)
-    return Platform(clock, ids, ledger, payments, identity, risk, cases, loans, models)
+    return Platform(clock, ids, ledger, payments, identity, risk, cases, loans, models, database)

@@ -27,6 +27,7 @@ from hazina.identity.roles import Scope
 from hazina.identity.service import AuthenticationError, Principal
 from hazina.kernel.ids import parse_prefixed
 from hazina.kernel.limits import api_rate_burst_max, api_rate_per_second_max
+from hazina.partners.gateway import GatewayError, Partners
 from hazina.payments.errors import ErrorKind, IdempotentReplayError, PaymentError
 from hazina.payments.service import IdempotencyRequest, StepUpAnswer
 
@@ -90,7 +91,16 @@ def authenticated(
     request: Request,
     authorization: Annotated[
         str | None,
-        Header(description="`Bearer <API key or operator session token>`"),
+        Header(description="`Bearer <partner access token, API key or operator session token>`"),
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        Header(
+            alias="Hazina-Tenant",
+            max_length=32,
+            description="The tenant (operator) whose data the request is for; the home tenant "
+            "when absent. A partner access token carries its own tenant.",
+        ),
     ] = None,
 ) -> Context:
     if authorization is None or not authorization.startswith("Bearer "):
@@ -98,11 +108,25 @@ def authenticated(
             401,
             "unauthenticated",
             "Authentication required",
-            "send Authorization: Bearer <API key or session token>",
+            "send Authorization: Bearer <access token, API key or session token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    credential = authorization[7:].strip()
+    partners: Partners = request.app.state.partners
     try:
-        principal = request.app.state.platform.identity.authenticate(authorization[7:].strip())
+        if credential.count(".") == 2:  # a JWT: a partner's access token
+            principal, platform = partners.authenticate_token(credential, tenant)
+        else:
+            _, platform = partners.platform_for(tenant)
+            principal = platform.identity.authenticate(credential)
+    except GatewayError as error:
+        raise ProblemError(
+            error.status,
+            error.code,
+            "Too many requests" if error.status == 429 else "Refused",
+            error.message,
+            headers=error.headers | ({"WWW-Authenticate": "Bearer"} if error.status == 401 else {}),
+        ) from None
     except AuthenticationError as error:
         raise ProblemError(
             401,
@@ -111,7 +135,7 @@ def authenticated(
             str(error),
             headers={"WWW-Authenticate": "Bearer"},
         ) from None
-    return Context(request.app.state.platform, principal, request)
+    return Context(platform, principal, request)
 
 
 Caller = Annotated[Context, Depends(authenticated)]
@@ -120,6 +144,7 @@ Caller = Annotated[Context, Depends(authenticated)]
 def create_app(
     platform: Platform,
     *,
+    partners: Partners | None = None,
     rate_per_second: float = api_rate_per_second_max,
     burst: int = api_rate_burst_max,
 ) -> FastAPI:
@@ -134,6 +159,7 @@ def create_app(
         responses=PROBLEM_RESPONSES,
     )
     app.state.platform = platform
+    app.state.partners = partners or Partners(platform, platform.database)
     install_problem_handlers(app)
 
     @app.exception_handler(PaymentError)
@@ -160,6 +186,7 @@ def create_app(
         routes_cbdc,
         routes_loans,
         routes_parties,
+        routes_partners,
         routes_payments,
         routes_risk,
     )
@@ -172,6 +199,7 @@ def create_app(
     app.include_router(routes_risk.router, prefix="/v1")
     app.include_router(routes_cases.router, prefix="/v1")
     app.include_router(routes_loans.router, prefix="/v1")
+    app.include_router(routes_partners.router)
     app.include_router(routes_cbdc.router, prefix="/v1")
 
     from hazina.api import routes_assist

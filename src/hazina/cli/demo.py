@@ -56,7 +56,6 @@ def seed_demo(
     platform: Platform, customers: int = 2_000, payments_count: int = 6_000, seed: int = 7
 ) -> tuple[DemoCredentials, Counter[str]]:
     """Seed the demo economy once; returns the credentials and what happened, by outcome."""
-    payments = platform.payments
     identity = platform.identity
     outcomes: Counter[str] = Counter()
     seed_console_operators(platform, DEMO_TOTP_SECRET)  # also on databases seeded before them
@@ -71,15 +70,22 @@ def seed_demo(
         totp_secret=DEMO_TOTP_SECRET,
     )
     key = identity.issue_key("demo", "demo", list(Scope), "demo").plaintext
-    # The simulator's economy, driven through the payments service: as many simulated days
-    # as it takes for about `payments_count` customer transactions, after an opening deposit
-    # per customer. The platform's own clock stamps them (the demo runs live).
+    outcomes.update(seed_traffic(platform, customers, payments_count, seed))
+    return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, key), outcomes
+
+
+def seed_traffic(
+    platform: Platform, customers: int, payments_count: int, seed: int = 7
+) -> Counter[str]:
+    """The simulator's economy, driven through the payments service: as many simulated days
+    as it takes for about `payments_count` customer transactions, after an opening deposit
+    per customer. The platform's own clock stamps them (the demo runs live). Also what a
+    partner's sandbox is filled with."""
     days = -(-payments_count // max(1, round(customers * mean_events_per_day)))
     config = SimulationConfig(customers=customers, days=min(max(days, 1), _days_max), seed=seed)
     simulation = Simulation(config)
-    summary = drive(payments, simulation.days(), simulation.population, KES)
-    outcomes.update(summary.outcomes())
-    return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, key), outcomes
+    summary = drive(platform.payments, simulation.days(), simulation.population, KES)
+    return Counter(summary.outcomes())
 
 
 # The demo's fraud model: trained on the simulator's own labelled economy (not the platform's

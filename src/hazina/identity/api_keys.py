@@ -46,7 +46,7 @@ class IssuedApiKey:
     display_prefix: str  # what lists show, e.g. "hzk_abcd2345wxyz_…"
 
 
-def _secret_hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -65,7 +65,7 @@ def issue_api_key(random_bytes: Callable[[int], bytes]) -> IssuedApiKey:
     return IssuedApiKey(
         key_id=key_id,
         plaintext=plaintext,
-        secret_hash=_secret_hash(secret),
+        secret_hash=secret_hash(secret),
         display_prefix=f"{_prefix}_{key_id}_\N{HORIZONTAL ELLIPSIS}",
     )
 
@@ -89,4 +89,4 @@ def parse_api_key(presented: str) -> tuple[str, str]:
 def verify_api_key_secret(secret: str, stored_hash: str) -> bool:
     """True when `secret` hashes to `stored_hash`, compared in constant time."""
     # Bytes, not str: compare_digest refuses non-ASCII str, and a stored value is not trusted.
-    return hmac.compare_digest(_secret_hash(secret).encode("ascii"), stored_hash.encode("utf-8"))
+    return hmac.compare_digest(secret_hash(secret).encode("ascii"), stored_hash.encode("utf-8"))

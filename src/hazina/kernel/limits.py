@@ -172,6 +172,8 @@ loan_close_day_batch_max: Final = 10_000  # loans one end-of-day run reads per p
 loan_active_per_customer_max: Final = 1  # loans a customer may hold at once (live or approved)
 loan_page_max: Final = 100  # loans or products per page of a list
 loan_sweep_events_max: Final = 10_000  # outbox events one inflow sweep reads
+loan_sweep_interval_s: Final = 60  # how often the server collects dues from wallets' inflows
+loan_close_day_interval_s: Final = 3_600  # how often the server re-runs the loans' end of day
 
 # Credit scoring (`hazina.credit`).
 credit_dataset_rows_max: Final = 5_000_000  # rows of one training table
@@ -183,8 +185,6 @@ credit_trees_max: Final = 5_000  # boosting rounds of a gradient-boosting credit
 credit_early_stopping_rounds_max: Final = 200  # rounds without a better validation score
 credit_registry_versions_max: Final = 1_024  # model versions one credit registry holds
 credit_wallet_transactions_max: Final = 100_000  # payments of one wallet read for its features
-loan_sweep_interval_s: Final = 60  # how often the server collects dues from wallets' inflows
-loan_close_day_interval_s: Final = 3_600  # how often the server re-runs the loans' end of day
 
 # CBDC (`hazina.cbdc`). Amounts in minor units of the fiat the CBDC is denominated in.
 cbdc_anonymous_holding_max_minor_units: Final = 2_500_000  # 25,000.00: anonymous wallet cap
@@ -234,3 +234,17 @@ webhook_secret_bytes_min: Final = 24  # random bytes of a signing secret
 webhook_secret_overlap_s: Final = 24 * 3_600  # the old secret still signs after a rotation
 webhook_delivery_interval_s: Final = 5  # how often the server dispatches and sends
 webhook_services_open_max: Final = 64  # platforms (tenants) whose webhook service the API keeps
+
+# Partners (`hazina.partners`): OAuth2 tokens, partner apps, tenants.
+oauth_token_lifetime_s: Final = 900  # an access token is valid this long (15 minutes)
+oauth_signing_keys_max: Final = 2  # active signing keys: the current and the one before it
+oauth_key_rotation_interval_s: Final = 86_400  # the server rotates keys daily (>= lifetime)
+partner_rate_per_second_max: Final = 1_000  # highest request rate an app may be granted
+partner_burst_max: Final = 10_000  # highest burst an app may be granted
+partner_daily_quota_max: Final = 100_000_000  # most requests a day an app may be granted
+partner_apps_page_max: Final = 100  # apps per page of a list
+partner_usage_flush_interval_s: Final = 10  # how often metered requests are written down
+partner_settlement_batch_max: Final = 10_000  # partner payments one revenue-share run settles
+tenants_max: Final = 10_000  # tenants (operators and sandboxes) of one installation
+tenant_platforms_open_max: Final = 64  # tenant databases one server keeps open at once
+sandbox_customers_max: Final = 200  # demo customers seeded into a partner's sandbox
