@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from hazina.credit.loans.service import LoansService
 from hazina.identity.service import IdentityService
@@ -17,6 +20,8 @@ from hazina.risk.aml.cases import CaseService
 from hazina.risk.registry import ModelRegistry, RegistryError
 from hazina.risk.rules import RuleError
 from hazina.risk.service import RiskService
+
+_S = TypeVar("_S")
 
 default_database = "var/hazina.sqlite3"
 default_model_registry = "var/models"  # where `hazina serve` looks for the champion model
@@ -64,6 +69,19 @@ class Platform:
     loans: LoansService
     models: ModelRegistry | None = None  # the registry the champion came from, if any
     database: str = default_database  # what it was built over (a path or a DSN)
+    _services: dict[str, object] = field(default_factory=dict)
+    _services_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def service(self, name: str, build: Callable[[Platform], _S]) -> _S:
+        """A service of this platform built on first use by `build` and kept with it (the
+        contexts the API builds lazily: CBDC, webhooks, the assistant). One per platform, so
+        each tenant's database gets its own, and they go when the platform does."""
+        with self._services_lock:
+            found = self._services.get(name)
+            if found is None:
+                found = build(self)
+                self._services[name] = found
+        return found  # type: ignore[return-value]
 
     def close(self) -> None:
         self.ledger.close()

@@ -6,7 +6,6 @@ bank's overview and audit. Money-moving POSTs take an Idempotency-Key. No busine
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -42,7 +41,6 @@ from hazina.kernel.limits import (
 )
 from hazina.payments.service import IdempotencyRequest
 
-_services_lock = threading.Lock()
 _u64_max = 2**64 - 1
 
 ParticipantId = Annotated[
@@ -59,15 +57,10 @@ U64 = Annotated[int, Field(ge=0, le=_u64_max)]
 
 
 def cbdc_of(context: Context) -> CbdcService:
-    """The platform's CBDC service, made on first use and kept on the application."""
-    state = context.request.app.state
-    with _services_lock:
-        service: CbdcService | None = getattr(state, "cbdc", None)
-        if service is None:
-            platform = context.platform
-            service = CbdcService(platform.ledger, platform.clock, platform.ids, platform.payments)
-            state.cbdc = service
-    return service
+    """The CBDC service of the caller's platform (tenant), made on first use and kept."""
+    return context.platform.service(
+        "cbdc", lambda p: CbdcService(p.ledger, p.clock, p.ids, p.payments)
+    )
 
 
 # -- bodies ---------------------------------------------------------------------------------------
