@@ -20,18 +20,26 @@ from tests.integration.test_webhooks import Receiver, receiver
 __all__ = ["receiver"]
 
 
+PARTNER_SCOPES = (
+    Scope.webhooks_read,
+    Scope.webhooks_write,
+    Scope.parties_read,
+    Scope.payments_read,
+)
+
+
 def key_with(platform: Platform, name: str, *scopes: Scope) -> str:
     return platform.identity.issue_key(name, name, list(scopes), "tests").plaintext
 
 
 @pytest.fixture
 def partner(platform: Platform) -> str:
-    return key_with(platform, "partner-a", Scope.webhooks_read, Scope.webhooks_write)
+    return key_with(platform, "partner-a", *PARTNER_SCOPES)
 
 
 @pytest.fixture
 def intruder(platform: Platform) -> str:
-    return key_with(platform, "partner-b", Scope.webhooks_read, Scope.webhooks_write)
+    return key_with(platform, "partner-b", *PARTNER_SCOPES)
 
 
 def subscribe(api: Api, key: str, url: str, *types: str) -> dict[str, Any]:
@@ -133,7 +141,7 @@ def test_a_rotated_secret_signs_and_a_deleted_subscription_is_gone(
 def test_callers_never_see_or_touch_each_others_webhooks(
     api: Api, partner: str, intruder: str, receiver: Receiver, webhooks: WebhookService
 ) -> None:
-    created = subscribe(api, partner, receiver.url, "*")
+    created = subscribe(api, partner, receiver.url, "party.registered")
     receiver.secrets.append(created["secret"])
     api.created("/v1/parties", {"kind": "customer", "name": "Achieng", "phone": "+254712000011"})
     deliver_once(webhooks)
@@ -169,6 +177,36 @@ def test_scopes_are_required(api: Api, platform: Platform, partner: str) -> None
     assert_problem(api.get("/v1/webhooks/subscriptions", key=stranger), 403, "forbidden")
     assert_problem(api.get("/v1/webhooks/deliveries", key=stranger), 403, "forbidden")
     assert api.get("/v1/webhooks/subscriptions", key=reader).status_code == 200
+
+
+def test_events_need_the_scope_that_reads_them(api: Api, platform: Platform) -> None:
+    """No more through webhooks than through the API: a subscriber needs the read scope of
+    every family of events it subscribes to, and all of them for `*`."""
+    parties_only = key_with(platform, "parties-only", Scope.webhooks_write, Scope.parties_read)
+    url = "https://partner.example/hooks"
+    for types, missing in [
+        (["transaction.completed"], "payments:read"),
+        (["party.registered", "transaction.*"], "payments:read"),
+        (["cbdc.*"], "cbdc:read"),
+        (["*"], "cbdc:read"),
+    ]:
+        refused = api.post(
+            "/v1/webhooks/subscriptions", {"url": url, "event_types": types}, key=parties_only
+        )
+        problem = assert_problem(refused, 403, "forbidden")
+        assert problem["required_scope"] == missing, types
+    allowed = api.post(
+        "/v1/webhooks/subscriptions",
+        {"url": url, "event_types": ["party.*"]},
+        key=parties_only,
+    )
+    assert allowed.status_code == 201, allowed.text
+    unknown = api.post(
+        "/v1/webhooks/subscriptions",
+        {"url": url, "event_types": ["payroll.paid"]},
+        key=parties_only,
+    )
+    assert_problem(unknown, 422, "event_type_unknown")
     unauthenticated = api.client.get("/v1/webhooks/subscriptions")
     assert_problem(unauthenticated, 401, "unauthenticated")
 
@@ -176,14 +214,17 @@ def test_scopes_are_required(api: Api, platform: Platform, partner: str) -> None
 @pytest.mark.parametrize(
     ("body", "code"),
     [
-        ({"url": "http://partner.example/hooks", "event_types": ["*"]}, "url_not_https"),
-        ({"url": "https://10.0.0.7/hooks", "event_types": ["*"]}, "url_not_public"),
-        ({"url": "https://169.254.169.254/latest", "event_types": ["*"]}, "url_not_public"),
-        ({"url": "https://user:pw@partner.example/", "event_types": ["*"]}, "url_invalid"),
-        ({"url": "ftp://partner.example/", "event_types": ["*"]}, "url_invalid"),
+        ({"url": "http://partner.example/hooks", "event_types": ["party.*"]}, "url_not_https"),
+        ({"url": "https://10.0.0.7/hooks", "event_types": ["party.*"]}, "url_not_public"),
+        ({"url": "https://169.254.169.254/latest", "event_types": ["party.*"]}, "url_not_public"),
+        ({"url": "https://user:pw@partner.example/", "event_types": ["party.*"]}, "url_invalid"),
+        ({"url": "ftp://partner.example/", "event_types": ["party.*"]}, "url_invalid"),
         ({"url": "https://partner.example/", "event_types": ["Transaction"]}, "validation_error"),
         ({"url": "https://partner.example/", "event_types": []}, "validation_error"),
-        ({"url": "https://partner.example/", "event_types": ["*"], "x": 1}, "validation_error"),
+        (
+            {"url": "https://partner.example/", "event_types": ["party.*"], "x": 1},
+            "validation_error",
+        ),
     ],
 )
 def test_bad_subscriptions_are_refused(

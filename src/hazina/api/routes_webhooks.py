@@ -36,6 +36,7 @@ from hazina.partners.webhooks import (
     WebhookService,
     allow_http_loopback_from_environment,
     event_id,
+    read_scopes_needed,
 )
 
 router = APIRouter(tags=["webhooks"])
@@ -211,6 +212,8 @@ def _delivery_id(text: str) -> int:
 def create_subscription(body: SubscriptionCreate, context: Caller) -> SubscriptionWithSecret:
     """Subscribe an endpoint to event types; the answer holds the signing secret, once."""
     context.require(Scope.webhooks_write)
+    for scope in sorted(read_scopes_needed(body.event_types)):
+        context.require(Scope(scope))  # no more through webhooks than through the API
     subscription, secret = webhooks_of(context).subscribe(
         context.actor, body.url, body.event_types, body.description
     )

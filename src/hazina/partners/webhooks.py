@@ -37,12 +37,12 @@ import re
 import secrets
 import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import httpx
 from standardwebhooks import Webhook
@@ -80,6 +80,22 @@ _name = r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*"
 _pattern = re.compile(rf"\*|{_name}(?:\.\*)?")
 _secret_prefix = "whsec_"
 _user_agent = "Hazina-Webhooks/1"
+
+
+# Every family of outbox events, with the scope that reads its subjects through the API; a
+# subscription needs that scope (`read_scopes_needed`). A family written to the outbox but
+# missing here is delivered to no one (a test lists the families the code writes).
+EVENT_FAMILY_SCOPES: Final[Mapping[str, str]] = {
+    "transaction": "payments:read",
+    "reversal": "payments:read",
+    "loan": "payments:read",
+    "party": "parties:read",
+    "tariff": "tariffs:read",
+    "limits": "tariffs:read",
+    "loan_product": "tariffs:read",
+    "risk": "risk:read",
+    "cbdc": "cbdc:read",
+}
 
 
 class DeliveryStatus(StrEnum):
@@ -121,15 +137,40 @@ def check_event_types(patterns: Sequence[str]) -> tuple[str, ...]:
                 f"{pattern!r} is not an event type: lower-case dotted names such as "
                 "transaction.completed, a prefix wildcard such as transaction.*, or *",
             )
+        if pattern != "*" and family_of(pattern) not in EVENT_FAMILY_SCOPES:
+            raise invalid(
+                "event_type_unknown",
+                f"no events of {pattern!r} are written; the families are "
+                + ", ".join(sorted(EVENT_FAMILY_SCOPES)),
+            )
     kept = tuple(dict.fromkeys(patterns))
     invariant(0 < len(kept) <= len(patterns), "deduplication keeps at least one")
     return kept
 
 
+def family_of(event_type: str) -> str:
+    """An event type's family: its first dotted part (`transaction` of `transaction.failed`)."""
+    return event_type.partition(".")[0]
+
+
+def read_scopes_needed(patterns: Sequence[str]) -> frozenset[str]:
+    """The read scopes a subscriber to `patterns` must hold: those of every family they can
+    match (`*`: all of them), so that webhooks show no one what the API would not."""
+    checked = check_event_types(patterns)
+    if "*" in checked:
+        return frozenset(EVENT_FAMILY_SCOPES.values())
+    needed = frozenset(EVENT_FAMILY_SCOPES[family_of(pattern)] for pattern in checked)
+    invariant(1 <= len(needed) <= len(checked), "each pattern is of one family")
+    return needed
+
+
 def matches(patterns: Sequence[str], event_type: str) -> bool:
-    """Whether an event of `event_type` goes to a subscription of `patterns`."""
+    """Whether an event of `event_type` goes to a subscription of `patterns`. `*` matches
+    the known families only: a new family reaches no one who was not checked for it."""
     for pattern in patterns:
-        if pattern == "*" or pattern == event_type:
+        if pattern == event_type:
+            return True
+        if pattern == "*" and family_of(event_type) in EVENT_FAMILY_SCOPES:
             return True
         if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
             return True

@@ -3,14 +3,17 @@ endpoint URLs, secrets, message bodies and Standard Webhooks signature headers."
 
 from __future__ import annotations
 
+import ast
 import base64
 import itertools
 import json
 import time
+from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from hazina.identity.roles import Scope
 from hazina.kernel.invariant import InvariantViolationError
 from hazina.kernel.limits import (
     webhook_attempts_max,
@@ -22,6 +25,7 @@ from hazina.kernel.limits import (
 )
 from hazina.partners.webhooks import (
     ALLOW_HTTP_LOOPBACK_ENV,
+    EVENT_FAMILY_SCOPES,
     allow_http_loopback_from_environment,
     check_event_types,
     check_url,
@@ -29,11 +33,14 @@ from hazina.partners.webhooks import (
     matches,
     message_body,
     new_secret,
+    read_scopes_needed,
     retry_delay_s,
     retry_schedule_s,
     signature_headers,
 )
 from hazina.payments.errors import PaymentError
+
+SOURCE = Path(__file__).parents[3] / "src" / "hazina"
 
 
 def test_the_retry_delay_doubles_from_the_first_up_to_the_cap() -> None:
@@ -67,6 +74,8 @@ def test_the_schedule_has_one_delay_between_each_two_attempts() -> None:
         (["cbdc.*"], "cbdc.conditional.created", True),
         (["cbdc.conditional.*"], "cbdc.wallet.opened", False),
         (["*"], "loan.disbursed", True),
+        (["*"], "payroll.paid", False),  # a family nobody was checked for
+        (["payroll.paid"], "payroll.paid", True),
         (["loan.repaid", "party.*"], "party.registered", True),
         (["loan.repaid", "party.*"], "loan_product.created", False),
     ],
@@ -85,6 +94,49 @@ def test_event_types_are_checked_and_deduplicated_in_order() -> None:
         with pytest.raises(PaymentError) as refused:
             check_event_types([f"e{n}.x" for n in range(count)])
         assert refused.value.code == "event_types_count"
+
+
+def test_events_of_unknown_families_cannot_be_subscribed_to() -> None:
+    for unknown in ["payroll.paid", "payroll.*", "transactions.*", "loans.repaid"]:
+        with pytest.raises(PaymentError) as refused:
+            check_event_types([unknown])
+        assert refused.value.code == "event_type_unknown", unknown
+
+
+def test_subscribers_need_the_read_scope_of_each_family() -> None:
+    assert read_scopes_needed(["transaction.completed"]) == {"payments:read"}
+    assert read_scopes_needed(["transaction.*", "reversal.decided", "loan.*"]) == {"payments:read"}
+    assert read_scopes_needed(["party.*", "cbdc.wallet.opened"]) == {
+        "parties:read",
+        "cbdc:read",
+    }
+    assert read_scopes_needed(["loan_product.created"]) == {"tariffs:read"}
+    assert read_scopes_needed(["party.*", "*"]) == set(EVENT_FAMILY_SCOPES.values())
+    assert all(Scope(scope).value.endswith(":read") for scope in EVENT_FAMILY_SCOPES.values())
+
+
+def _families_written() -> set[str]:
+    """The family of every event type the platform's code writes to the outbox."""
+    families: set[str] = set()
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", "") == "write_outbox"):
+                continue
+            # A literal, an f-string ("transaction.{status}") or a choice between them.
+            names = [
+                part.value
+                for part in ast.walk(node.args[2])
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+            ]
+            assert names, f"{path}:{node.lineno}: an event type the test cannot read"
+            families |= {name.partition(".")[0] for name in names if "." in name}
+    return families
+
+
+def test_every_family_the_platform_writes_has_a_scope() -> None:
+    written = _families_written()
+    assert {"transaction", "party", "loan", "cbdc"} <= written
+    assert written <= set(EVENT_FAMILY_SCOPES), written - set(EVENT_FAMILY_SCOPES)
 
 
 @pytest.mark.parametrize(
