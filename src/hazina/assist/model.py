@@ -68,6 +68,9 @@ class MiniLmEncoder:
         self._batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        # The intent model and the knowledge base both read a message: the second read of the
+        # same texts is answered from here instead of running the network again.
+        self._last: tuple[tuple[str, ...], Vectors] | None = None
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -86,6 +89,10 @@ class MiniLmEncoder:
             return self._model
 
     def encode(self, texts: Sequence[str]) -> Vectors:
+        key = tuple(texts)
+        last = self._last
+        if last is not None and last[0] == key:
+            return last[1]
         model = self._loaded()
         vectors = model.encode(
             list(texts),
@@ -96,6 +103,9 @@ class MiniLmEncoder:
         )
         result: Vectors = np.asarray(vectors, dtype=np.float32)
         invariant(result.shape[0] == len(texts), "one vector per sentence")
+        result.setflags(write=False)
+        if len(key) == 1:
+            self._last = (key, result)
         return result
 
 
@@ -155,6 +165,12 @@ class IntentModel:
     @property
     def encoder(self) -> Encoder | None:
         return self._encoder
+
+    def with_encoder(self, encoder: Encoder) -> IntentModel:
+        """The same model reading through another encoder of the same sentences (a model
+        trained through a cache serves through the network itself)."""
+        invariant(self.kind is ModelKind.embedding, "only an embedding model has an encoder")
+        return IntentModel(self.kind, self._vectorizer, self._classifier, self.settings, encoder)
 
     @property
     def vocabulary(self) -> frozenset[str]:

@@ -124,10 +124,5 @@ def starter_model() -> IntentModel:
     )
 
 
-def serving_model(kind: ModelKind, settings: Settings | None = None) -> IntentModel:
-    """The model to serve: Banking77's training set and Hazina's examples."""
-    return train(*_pair(banking77("train") + hazina()), kind, settings)
-
-
 def _pair(data: Labelled) -> tuple[list[str], list[str]]:
     return data.texts, data.labels

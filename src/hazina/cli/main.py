@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hazina.cli import cbdc, credit, demo, ledger, loans, risk, serve, simulate, webhooks
+from hazina.cli import assist, cbdc, credit, demo, ledger, loans, risk, serve, simulate, webhooks
 
 app = typer.Typer(
     name="hazina",
@@ -18,6 +18,7 @@ app.add_typer(credit.app, name="credit")
 app.add_typer(loans.app, name="loans")
 app.add_typer(cbdc.app, name="cbdc")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(assist.app, name="assist")
 app.command(name="demo")(demo.demo)
 app.command(name="serve")(serve.serve)
 app.command(name="simulate")(simulate.simulate)
