@@ -247,3 +247,38 @@ def test_the_sandbox_has_test_money_and_no_live_data(world: World, platform: Pla
     live = token(api.client, approved["credentials"]).json()["access_token"]
     live_parties = api.client.get("/v1/parties", headers=bearer(live)).json()["data"]
     assert {p["id"] for p in live_parties}.isdisjoint({p["id"] for p in customers})
+
+
+def test_revenue_share_is_paid_once_per_partner_payment(world: World, platform: Platform) -> None:
+    api = world.api
+    approved = onboard(api, platform, {**APP, "revenue_share_bps": 5_000})
+    access = token(api.client, approved["credentials"]).json()["access_token"]
+    fees = []
+    for n in range(2):
+        sent = api.client.post(
+            "/v1/p2p-transfers",
+            json={"sender_wallet": world.wallets["Alice"], "recipient_phone": "+254712000002",
+                  "amount": "1000.00", "currency": "KES"},
+            headers=bearer(access, **{"Idempotency-Key": f"share-{n}"}),
+        )  # fmt: skip
+        assert sent.status_code == 201, sent.text
+        fees.append(sent.json()["transaction"]["fee"])
+    # A payment by the operator's own key earns the partner nothing.
+    api.created(
+        "/v1/p2p-transfers",
+        {"sender_wallet": world.wallets["Alice"], "recipient_phone": "+254712000002",
+         "amount": "10.00", "currency": "KES"},
+    )  # fmt: skip
+    settled = api.post("/v1/partner-revenue-settlements")
+    assert settled.status_code == 200, settled.text
+    shares = settled.json()
+    assert len(shares) == 2
+    assert [s["fee"] for s in shares] == fees
+    for share in shares:
+        assert share["payout"] is not None
+        assert int(share["share"].replace(".", "")) == int(share["fee"].replace(".", "")) // 2
+    assert api.post("/v1/partner-revenue-settlements").json() == []  # nothing twice
+    party = approved["app"]["revenue_party"]
+    wallet = api.ok(f"/v1/parties/{party}")["wallets"][0]["id"]
+    paid = sum(int(s["share"].replace(".", "")) for s in shares)
+    assert int(api.balance(wallet).replace(".", "")) == paid

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from pydantic import BaseModel, Field
 
+from hazina.api.amounts import format_amount
 from hazina.api.app import Caller, Context
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
@@ -375,6 +376,36 @@ def own_usage(context: Caller, days: Days = 30) -> UsageOut:
     if app is None:
         raise ProblemError(404, "partner_app_not_found", "Not found", "no such partner app")
     return _usage(context, tenant, app, days)
+
+
+class SettlementOut(BaseModel):
+    client_id: str
+    transaction: str = Field(description="The partner-originated payment.")
+    currency: str
+    fee: str
+    share: str
+    payout: str | None = Field(description="The revenue-share payment; null when nothing.")
+
+
+@router.post("/v1/partner-revenue-settlements", response_model=list[SettlementOut])
+def settle_revenue(context: Caller) -> list[SettlementOut]:
+    """Pay partners their share of the fees on payments their apps originated since the
+    last run (the server also runs it every minute). Each payment is settled once."""
+    context.require(Scope.partners_write)
+    settled = partners_of(context.request).apps(_tenant_of(context)).settle_revenue_share()
+    return [
+        SettlementOut(
+            client_id=each.client_id,
+            transaction=prefixed("txn", each.transaction_id),
+            currency=each.currency,
+            fee=format_amount(each.fee, each.currency),
+            share=format_amount(each.share, each.currency),
+            payout=None
+            if each.payout_transaction_id is None
+            else prefixed("txn", each.payout_transaction_id),
+        )
+        for each in settled
+    ]
 
 
 # -- tenants ----------------------------------------------------------------------------------

@@ -40,9 +40,14 @@ from hazina.kernel.limits import (
     housekeeping_interval_s,
     loan_close_day_interval_s,
     loan_sweep_interval_s,
+    oauth_key_rotation_interval_s,
+    partner_settlement_interval_s,
+    partner_usage_flush_interval_s,
     risk_labelling_interval_s,
     webhook_delivery_interval_s,
 )
+from hazina.partners.gateway import Partners
+from hazina.partners.tenants import home_slug
 from hazina.risk.aml.monitoring import scan_payments
 from hazina.risk.registry import RegistryError
 
@@ -89,6 +94,20 @@ def loans_close_day(platform: Platform) -> None:
     accrued = sum(result.accrued for result in results)
     if accrued:
         console.print(f"loans: end of day over {len(results)} loans, {accrued} interest accrued")
+
+
+def settle_partners(partners: Partners) -> None:
+    """Pay partners their revenue share, in the home tenant and every other."""
+    for slug in [home_slug, *(tenant.slug for tenant in partners.tenants.list())]:
+        settled = partners.apps(slug).settle_revenue_share()
+        paid = sum(each.share for each in settled)
+        if paid:
+            console.print(f"partners: {len(settled)} payments settled in {slug}, {paid} paid")
+
+
+def rotate_keys(partners: Partners) -> None:
+    """A new token signing key; the one before stays for tokens it signed."""
+    console.print(f"partners: signing key {partners.tokens.rotate_keys()} is current")
 
 
 def _every(
@@ -177,6 +196,7 @@ def serve(
             )
         raise typer.Exit(code=1) from error
     stop = threading.Event()
+    partners = Partners(platform, database)
     try:
         if demo:
             started = time.perf_counter()
@@ -208,6 +228,9 @@ def serve(
             (loan_sweep_interval_s, lambda: loans_sweep(platform), False),
             (loan_close_day_interval_s, lambda: loans_close_day(platform), True),
             (webhook_delivery_interval_s, webhooks_job(platform), True),
+            (partner_usage_flush_interval_s, partners.flush_usage, False),
+            (partner_settlement_interval_s, lambda: settle_partners(partners), False),
+            (oauth_key_rotation_interval_s, lambda: rotate_keys(partners), False),
         ]
         for interval_s, job, at_start in workers:
             threading.Thread(
@@ -216,7 +239,7 @@ def serve(
                 kwargs={"at_start": at_start},
                 daemon=True,
             ).start()
-        app = create_app(platform)
+        app = create_app(platform, partners=partners)
         # Everything built so far (modules, the platform, the warmed-up risk features) lives
         # as long as the server: keep it out of the cyclic collector's full passes, which
         # would otherwise walk it every few seconds under load (pauses of tens of ms).
@@ -225,6 +248,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         stop.set()
+        partners.close()
         platform.close()
 
 

@@ -245,6 +245,7 @@ partner_daily_quota_max: Final = 100_000_000  # most requests a day an app may b
 partner_apps_page_max: Final = 100  # apps per page of a list
 partner_usage_flush_interval_s: Final = 10  # how often metered requests are written down
 partner_settlement_batch_max: Final = 10_000  # partner payments one revenue-share run settles
+partner_settlement_interval_s: Final = 60  # how often the server pays revenue shares
 tenants_max: Final = 10_000  # tenants (operators and sandboxes) of one installation
 tenant_platforms_open_max: Final = 64  # tenant databases one server keeps open at once
 sandbox_customers_max: Final = 200  # demo customers seeded into a partner's sandbox

@@ -14,6 +14,7 @@ limits, risk decisions, approvals or issuance.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -22,13 +23,14 @@ from typing import Any
 from hazina.identity.api_keys import secret_hash, verify_api_key_secret
 from hazina.identity.roles import Role, Scope, scopes_for
 from hazina.kernel.clock import Clock
-from hazina.kernel.ids import IdSource
+from hazina.kernel.ids import IdSource, parse_prefixed
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     partner_apps_page_max,
     partner_burst_max,
     partner_daily_quota_max,
     partner_rate_per_second_max,
+    partner_settlement_batch_max,
 )
 from hazina.ledger.service import LedgerService, LedgerUnit
 from hazina.partners.schema import SCHEMA
@@ -86,6 +88,33 @@ class PartnerApp:
     sandbox_tenant: str | None
     created_at_ns: int
     decided_at_ns: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    client_id: str
+    transaction_id: int
+    currency: str
+    fee: int
+    share: int
+    payout_transaction_id: int | None  # None when the share rounds to nothing
+
+
+def _transaction_of(body: str) -> int | None:
+    """The payment a stored response is about: `{"id": "txn_..."}` or `{"transaction": ...}`."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and isinstance(parsed.get("transaction"), dict):
+        parsed = parsed["transaction"]
+    identifier = parsed.get("id") if isinstance(parsed, dict) else None
+    if not isinstance(identifier, str) or not identifier.startswith("txn_"):
+        return None
+    try:
+        return parse_prefixed("txn", identifier)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +308,91 @@ class PartnerAppService:
         if row is None or not good or row[2] != "approved":
             raise PartnerAppError(401, "invalid_client", "client authentication failed")
         return self.get(int(row[0]))
+
+    # -- revenue share -------------------------------------------------------------------------
+
+    def settle_revenue_share(self, limit: int = partner_settlement_batch_max) -> list[Settlement]:
+        """Pay each app its share of the fees on the payments it originated, once each.
+
+        A partner-originated payment is one whose Idempotency-Key was stored for a partner's
+        token (`partner:<client id>`, in the same transaction as the payment). Its share is
+        the app's `revenue_share_bps` of the payment's fee, rounded down to a minor unit,
+        paid from fee income to the app's wallet by a ledger transfer; the settlement row is
+        written in the same database transaction, keyed by the payment, so a payment is
+        never shared twice even if two runs race."""
+        reader = self._ledger.store.reader()
+        cursor = reader.fetch_one("SELECT after_ns FROM partner_settlement_cursor WHERE id = 1")
+        after_ns = 0 if cursor is None else int(cursor[0])
+        rows = reader.fetch_all(
+            "SELECT principal, body, created_at_ns FROM idempotency_keys"
+            " WHERE principal LIKE 'partner:%' AND status BETWEEN 200 AND 299"
+            " AND created_at_ns >= ? ORDER BY created_at_ns LIMIT ?",
+            (after_ns, limit),
+        )
+        settled: list[Settlement] = []
+        for principal, body, _ in rows:
+            transaction_id = _transaction_of(str(body))
+            if transaction_id is None or reader.fetch_one(
+                "SELECT 1 FROM partner_revenue_shares WHERE transaction_id = ?", (transaction_id,)
+            ):
+                continue
+            app = self.by_client_id(str(principal).removeprefix("partner:"))
+            if app is None:
+                continue
+            settled.append(self._settle(app, transaction_id))
+        if rows:
+            last_ns = int(rows[-1][2])
+
+            def advance(unit: LedgerUnit) -> None:
+                unit.sql.execute(
+                    "INSERT INTO partner_settlement_cursor (id, after_ns) VALUES (1, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET after_ns = excluded.after_ns"
+                    " WHERE partner_settlement_cursor.after_ns < excluded.after_ns",
+                    (last_ns,),
+                )
+
+            self._ledger.run(advance)
+        return settled
+
+    def _settle(self, app: PartnerApp, transaction_id: int) -> Settlement:
+        transaction = self._payments.get_transaction(transaction_id)
+        share = transaction.fee * app.revenue_share_bps // 10_000
+        invariant(0 <= share <= transaction.fee, "a share of the fee, never more")
+
+        def record(unit: LedgerUnit, transfer_id: int | None) -> None:
+            unit.sql.execute(
+                "INSERT INTO partner_revenue_shares (transaction_id, client_id, fee, share,"
+                " transfer_id, settled_at_ns) VALUES (?, ?, ?, ?, ?, ?)",
+                (transaction_id, app.client_id, transaction.fee, share, transfer_id, unit.now_ns),
+            )
+
+        if share == 0 or app.party_id is None or transaction.status != "completed":
+            self._ledger.run(lambda unit: record(unit, None))
+            return Settlement(
+                app.client_id, transaction_id, transaction.currency, transaction.fee, 0, None
+            )
+        wallet = self._payments.wallet_of(app.party_id, transaction.currency)
+        paid = self._payments.pay_revenue_share(
+            wallet.id,
+            share,
+            transaction.currency,
+            f"revenue share {app.client_id}",
+            after=lambda unit, payout: record(unit, payout.id),
+        )
+        return Settlement(
+            app.client_id, transaction_id, transaction.currency, transaction.fee, share, paid.id
+        )
+
+    def revenue(self, client_id: str) -> tuple[int, int, int]:
+        """(payments settled, fees on them, shares paid) of one app, in minor units."""
+        row = self._ledger.store.reader().fetch_one(
+            "SELECT count(*), coalesce(sum(fee), 0), coalesce(sum(share), 0)"
+            " FROM partner_revenue_shares WHERE client_id = ?",
+            (client_id,),
+        )
+        if row is None:
+            return 0, 0, 0
+        return int(row[0]), int(row[1]), int(row[2])
 
     # -- usage ---------------------------------------------------------------------------------
 

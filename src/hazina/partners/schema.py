@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS partner_usage (
     requests  BIGINT NOT NULL CHECK (requests >= 0),
     PRIMARY KEY (client_id, day)
 );
+CREATE TABLE IF NOT EXISTS partner_settlement_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    after_ns BIGINT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS partner_revenue_shares (
     transaction_id BIGINT PRIMARY KEY,
     client_id      TEXT NOT NULL,

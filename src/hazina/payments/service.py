@@ -404,6 +404,33 @@ class PaymentsService:
             after=after,
         )
 
+    def pay_revenue_share(
+        self,
+        partner_wallet_id: int,
+        amount: int,
+        currency_code: str,
+        reference: str,
+        after: Callable[[LedgerUnit, PaymentTransaction], None] | None = None,
+    ) -> PaymentTransaction:
+        """Pay a partner its share of fees: one transfer from the operator's fee income to the
+        partner's wallet (no fee, no customer limits). `after` runs in the same database
+        transaction (the settlement recording what it paid)."""
+        fee_income = self._operator_accounts(currency_code)[WalletKind.fee_income]
+        return self._move(
+            PaymentType.revenue_share,
+            fee_income,
+            partner_wallet_id,
+            amount,
+            currency_code,
+            reference,
+            {},
+            None,
+            payer_kinds=(PartyKind.operator,),
+            payee_kinds=(PartyKind.merchant,),
+            check_limits=False,
+            after=after,
+        )
+
     def tariff_schedule(self, currency_code: str) -> TariffSchedule:
         schedule = self._tariffs.get(currency_code)
         return schedule if schedule is not None else self._load_tariffs(currency_code)

@@ -31,6 +31,7 @@ class PaymentType(IntEnum):
     voucher_refund = 11
     float_purchase = 12
     manual_journal = 13  # an approved adjustment between two of the operator's own accounts
+    revenue_share = 14  # fee income paid out to a partner for payments its app originated
 
     @property
     def priced_as(self) -> TransactionType | None:
