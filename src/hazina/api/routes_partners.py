@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field
 
 from hazina.api.amounts import format_amount
@@ -505,3 +508,36 @@ def brand(
         primary_colour=found.primary_colour,
         accent_colour=found.accent_colour,
     )
+
+
+# -- developer portal -------------------------------------------------------------------------
+
+_guide = Path(__file__).resolve().parent.parent / "partners" / "portal" / "getting-started.md"
+_page = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Hazina for developers</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
+       color: #1b1b1b; line-height: 1.5; }}
+nav a {{ margin-right: 1rem; }} a {{ color: #0b5394; }}
+pre {{ background: #f4f4f4; padding: 0.75rem; overflow-x: auto; }}
+code {{ font-family: ui-monospace, monospace; }}
+</style></head><body>
+<nav aria-label="Developer portal"><a href="/developers">Getting started</a>
+<a href="/docs">API reference</a><a href="/openapi.json">OpenAPI document</a>
+<a href="/.well-known/jwks.json">Signing keys</a>
+<a href="/developers/getting-started.md">This guide as markdown</a></nav>
+<main>{body}</main></body></html>"""
+
+
+@router.get("/developers", response_class=HTMLResponse, include_in_schema=False)
+def developer_portal() -> HTMLResponse:
+    """The developer portal: the getting-started guide, links to the API reference."""
+    body = MarkdownIt("commonmark", {"html": False}).render(_guide.read_text())
+    return HTMLResponse(_page.format(body=body))
+
+
+@router.get("/developers/getting-started.md", include_in_schema=False)
+def developer_guide() -> PlainTextResponse:
+    return PlainTextResponse(_guide.read_text(), media_type="text/markdown; charset=utf-8")
