@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from hazina.bootstrap import Platform, build_platform
-from hazina.cli.serve import loans_close_day, loans_sweep
+from hazina.cli.serve import every_tenant, loans_close_day, loans_sweep
 from hazina.kernel.clock import FixedClock
+from hazina.partners.gateway import Partners
+from hazina.partners.tenants import Brand
 from tests.integration.platform_world import DAY_S, START_NS, Parties
 from tests.integration.test_loans_credit_model import PRODUCT
 
@@ -50,3 +52,27 @@ def test_sweep_and_end_of_day_jobs(world: tuple[Platform, FixedClock]) -> None:
     (collected,) = platform.loans.repayments(loan.id)
     assert collected.amount == view.balances.outstanding
     assert platform.loans.get_loan(loan.id).status == "repaid"
+
+
+def test_background_jobs_run_for_every_tenant(world: tuple[Platform, FixedClock]) -> None:
+    platform, _ = world
+    partners = Partners(platform, platform.database)
+    try:
+        partners.tenants.create("acme", "Acme", Brand("Acme"), "test")
+        partners.tenants.create("zed", "Zed", Brand("Zed"), "test")
+        seen: list[str] = []
+
+        def job(each: Platform) -> None:
+            seen.append(each.database)
+            if each.database.endswith("acme.sqlite3"):
+                raise RuntimeError("acme is down")  # the others still run
+
+        every_tenant(partners, job)()
+        assert seen == [
+            platform.database,
+            partners.tenants.get("acme").database,
+            partners.tenants.get("zed").database,
+        ]
+        assert len(set(seen)) == 3
+    finally:
+        partners.close()

@@ -96,9 +96,28 @@ def loans_close_day(platform: Platform) -> None:
         console.print(f"loans: end of day over {len(results)} loans, {accrued} interest accrued")
 
 
+def tenant_slugs(partners: Partners) -> list[str]:
+    return [home_slug, *(tenant.slug for tenant in partners.tenants.list())]
+
+
+def every_tenant(partners: Partners, job: Callable[[Platform], None]) -> Callable[[], None]:
+    """`job` over the home platform and every tenant's (sandboxes included), one by one; one
+    tenant's failure is printed and the others still run."""
+
+    def run() -> None:
+        for slug in tenant_slugs(partners):
+            try:
+                job(partners.tenants.platform(slug))
+            except Exception:
+                console.print(f"[red]{slug}:[/]")
+                console.print_exception()
+
+    return run
+
+
 def settle_partners(partners: Partners) -> None:
     """Pay partners their revenue share, in the home tenant and every other."""
-    for slug in [home_slug, *(tenant.slug for tenant in partners.tenants.list())]:
+    for slug in tenant_slugs(partners):
         settled = partners.apps(slug).settle_revenue_share()
         paid = sum(each.share for each in settled)
         if paid:
@@ -222,11 +241,11 @@ def serve(
         console.print(f"API:     http://{host}:{port}/v1   docs: http://{host}:{port}/docs")
         console.print(f"Spec:    http://{host}:{port}/openapi.json")
         workers = [
-            (housekeeping_interval_s, lambda: _housekeeping(platform), False),
-            (risk_labelling_interval_s, lambda: label_matured(platform), True),
-            (aml_scan_interval_s, lambda: aml_scan(platform, currencies), True),
-            (loan_sweep_interval_s, lambda: loans_sweep(platform), False),
-            (loan_close_day_interval_s, lambda: loans_close_day(platform), True),
+            (housekeeping_interval_s, every_tenant(partners, _housekeeping), False),
+            (risk_labelling_interval_s, every_tenant(partners, label_matured), True),
+            (aml_scan_interval_s, every_tenant(partners, lambda p: aml_scan(p, currencies)), True),
+            (loan_sweep_interval_s, every_tenant(partners, loans_sweep), False),
+            (loan_close_day_interval_s, every_tenant(partners, loans_close_day), True),
             (webhook_delivery_interval_s, webhooks_job(platform), True),
             (partner_usage_flush_interval_s, partners.flush_usage, False),
             (partner_settlement_interval_s, lambda: settle_partners(partners), False),
