@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from hazina.api.routes_webhooks import webhooks_for
+from hazina.api.routes_webhooks import webhook_services
 from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.kernel.clock import SystemClock
@@ -62,8 +62,7 @@ def webhooks(api: Api) -> WebhookService:
         allow_http_loopback=True,
         signing_clock=SystemClock(),
     )
-    state.webhooks = {id(platform): (platform, service)}
-    assert webhooks_for(state, platform) is service
+    webhook_services(state).keep(platform, service)
     return service
 
 

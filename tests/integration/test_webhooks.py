@@ -13,14 +13,16 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 from typer.testing import CliRunner
 
-from hazina.bootstrap import Platform
+from hazina.bootstrap import Platform, build_platform
 from hazina.cli.main import app as cli
+from hazina.cli.webhooks import webhooks_job
 from hazina.kernel.clock import Clock, FixedClock, SystemClock
 from hazina.kernel.limits import webhook_attempts_max, webhook_secret_overlap_s
 from hazina.partners.webhooks import (
@@ -445,3 +447,43 @@ def test_slow_endpoints_are_posted_to_at_once(
     elapsed_s = time.perf_counter() - started
     assert len(receiver.received) == 6
     assert elapsed_s < 4, f"six one-second answers took {elapsed_s:.1f} s: not sent at once"
+
+
+def test_the_server_job_delivers_for_every_tenant_platform(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hazina serve`'s job covers the home platform and each tenant's (a database each):
+    each platform's events go to its own subscribers only."""
+    monkeypatch.setenv(ALLOW_HTTP_LOOPBACK_ENV, "1")
+    home, tenant = (
+        build_platform(str(tmp_path / f"{name}.sqlite3"), clock=FixedClock(time.time_ns()))
+        for name in ("home", "tenant")
+    )
+    try:
+        for platform in (home, tenant):
+            subscriber = service_for(platform, signing_clock=platform.clock)
+            subscribe(subscriber, receiver, "party.registered")
+            subscriber.close()
+        register(Parties(home), 1)
+        register(Parties(tenant), 2)
+        job = webhooks_job(home, lambda: [tenant])
+        job()
+        job()  # nothing new: nothing sent twice
+    finally:
+        home.close()
+        tenant.close()
+    assert [r.verified for r in receiver.received] == [True, True, True]
+    home_secret, tenant_secret = receiver.secrets
+    by_secret = [
+        [secret for secret in (home_secret, tenant_secret) if _verifies(secret, r)]
+        for r in receiver.received
+    ]
+    assert by_secret == [[home_secret], [tenant_secret], [tenant_secret]]
+
+
+def _verifies(secret: str, received: Received) -> bool:
+    try:
+        Webhook(secret).verify(received.body, received.headers)
+    except WebhookVerificationError:
+        return False
+    return True

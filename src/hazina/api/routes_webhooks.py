@@ -18,14 +18,11 @@ from pydantic import BaseModel, Field
 from hazina.api.app import Caller, Context, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.schemas import Strict, rfc3339
-from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
-from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     webhook_description_length_max,
     webhook_event_types_max,
-    webhook_services_open_max,
     webhook_url_length_max,
 )
 from hazina.partners.webhooks import (
@@ -34,7 +31,7 @@ from hazina.partners.webhooks import (
     DeliveryStatus,
     Subscription,
     WebhookService,
-    allow_http_loopback_from_environment,
+    WebhookServices,
     event_id,
     read_scopes_needed,
 )
@@ -46,34 +43,16 @@ _services_lock = threading.Lock()
 
 def webhooks_of(context: Context) -> WebhookService:
     """The webhook service of the caller's platform (tenant)."""
-    return webhooks_for(context.request.app.state, context.platform)
+    return webhook_services(context.request.app.state).of(context.platform)
 
 
-def webhooks_for(state: Any, platform: Platform) -> WebhookService:
-    """The webhook service of one of the application's platforms (`state` is the app's
-    `state`), made on first use and kept on the application; the oldest is let go past
-    `webhook_services_open_max` (tenants' platforms come and go)."""
+def webhook_services(state: Any) -> WebhookServices:
+    """The application's webhook services (`state` is the app's), made on first use."""
     with _services_lock:
-        services: dict[int, tuple[Platform, WebhookService]] | None = getattr(
-            state, "webhooks", None
-        )
+        services: WebhookServices | None = getattr(state, "webhooks", None)
         if services is None:
-            services = state.webhooks = {}
-        entry = services.get(id(platform))
-        if entry is not None and entry[0] is platform:
-            return entry[1]
-        service = WebhookService(
-            platform.ledger,
-            platform.clock,
-            platform.ids,
-            platform.payments,
-            allow_http_loopback=allow_http_loopback_from_environment(),
-        )
-        services[id(platform)] = (platform, service)
-        while len(services) > webhook_services_open_max:
-            services.pop(next(iter(services)))[1].close()
-        invariant(services[id(platform)][1] is service, "the new service is kept")
-        return service
+            services = state.webhooks = WebhookServices()
+        return services
 
 
 # -- bodies ---------------------------------------------------------------------------------------

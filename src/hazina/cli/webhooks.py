@@ -1,38 +1,24 @@
 """`hazina webhooks ...`: deliver the outbox's events to partners' webhook endpoints.
 
-`hazina serve` runs the same pass every `webhook_delivery_interval_s` (`webhooks_job`); the
-command is for a deployment that sends from a separate process (cron, a worker), and for
-looking at what one pass does. http and loopback endpoints are allowed only with
-`HAZINA_WEBHOOKS_ALLOW_HTTP_LOOPBACK=1` (local development).
-"""
+`hazina serve` runs the same pass every `webhook_delivery_interval_s` (`webhooks_job`, over
+the home platform and, where it is given them, the tenants'); the command is for a deployment
+that sends from a separate process (cron, a worker), and for looking at what one pass does.
+http and loopback endpoints are allowed only with `HAZINA_WEBHOOKS_ALLOW_HTTP_LOOPBACK=1`
+(local development)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from hazina.bootstrap import Platform, build_platform, default_database
-from hazina.partners.webhooks import (
-    SendReport,
-    WebhookService,
-    allow_http_loopback_from_environment,
-)
+from hazina.partners.webhooks import SendReport, WebhookService, WebhookServices
 
 app = typer.Typer(help="Webhooks: deliver platform events to partners' endpoints.")
 console = Console()
-
-
-def webhook_service(platform: Platform) -> WebhookService:
-    return WebhookService(
-        platform.ledger,
-        platform.clock,
-        platform.ids,
-        platform.payments,
-        allow_http_loopback=allow_http_loopback_from_environment(),
-    )
 
 
 def deliver_pass(service: WebhookService) -> tuple[int, SendReport]:
@@ -48,14 +34,18 @@ def describe(created: int, report: SendReport) -> str:
     )
 
 
-def webhooks_job(platform: Platform) -> Callable[[], None]:
-    """The server's background job: one service (and HTTP client) for the server's life."""
-    service = webhook_service(platform)
+def webhooks_job(
+    platform: Platform, tenants: Callable[[], Iterable[Platform]] | None = None
+) -> Callable[[], None]:
+    """The server's background job over `platform` and, if given, the platforms `tenants`
+    returns at each pass: one service (and HTTP client) per platform while it lives."""
+    services = WebhookServices()
 
     def job() -> None:
-        created, report = deliver_pass(service)
-        if created or report.delivered or report.retrying or report.dead:
-            console.print(describe(created, report))
+        for each in [platform, *(tenants() if tenants is not None else [])]:
+            created, report = deliver_pass(services.of(each))
+            if created or report.delivered or report.retrying or report.dead:
+                console.print(describe(created, report))
 
     return job
 
@@ -68,9 +58,9 @@ def deliver(
 ) -> None:
     """One pass: turn new outbox events into deliveries and send every delivery that is due."""
     platform = build_platform(database)
-    service = webhook_service(platform)
+    services = WebhookServices()
     try:
-        console.print(describe(*deliver_pass(service)))
+        console.print(describe(*deliver_pass(services.of(platform))))
     finally:
-        service.close()
+        services.close()
         platform.close()

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 from standardwebhooks import Webhook
@@ -64,6 +65,7 @@ from hazina.kernel.limits import (
     webhook_secret_overlap_s,
     webhook_send_batch_max,
     webhook_send_workers_max,
+    webhook_services_open_max,
     webhook_subscriptions_per_owner_max,
     webhook_url_length_max,
 )
@@ -833,3 +835,63 @@ def _subscription_not_found(subscription_id: int) -> PaymentError:
 
 def _delivery_not_found(delivery_id: int) -> PaymentError:
     return not_found("delivery_not_found", f"no delivery {prefixed('whd', delivery_id)}")
+
+
+class PlatformServices(Protocol):
+    """What a webhook service is made of: a platform's (`hazina.bootstrap.Platform`)."""
+
+    @property
+    def ledger(self) -> LedgerService: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def ids(self) -> IdSource: ...
+
+    @property
+    def payments(self) -> PaymentsService: ...
+
+
+class WebhookServices:
+    """One webhook service per platform (the home one and each tenant's), made on first use
+    and kept while the platform is; past `webhook_services_open_max` the oldest is let go
+    (tenants' platforms come and go). Thread-safe."""
+
+    def __init__(self, *, allow_http_loopback: bool | None = None) -> None:
+        self._allow_http_loopback = (
+            allow_http_loopback_from_environment()
+            if allow_http_loopback is None
+            else allow_http_loopback
+        )
+        self._services: dict[int, tuple[PlatformServices, WebhookService]] = {}
+        self._lock = threading.RLock()
+
+    def of(self, platform: PlatformServices) -> WebhookService:
+        with self._lock:
+            entry = self._services.get(id(platform))
+            if entry is not None and entry[0] is platform:
+                return entry[1]
+            service = WebhookService(
+                platform.ledger,
+                platform.clock,
+                platform.ids,
+                platform.payments,
+                allow_http_loopback=self._allow_http_loopback,
+            )
+            self.keep(platform, service)
+            return service
+
+    def keep(self, platform: PlatformServices, service: WebhookService) -> None:
+        """Use `service` for `platform` from now on (tests give one a signing clock)."""
+        with self._lock:
+            self._services[id(platform)] = (platform, service)
+            while len(self._services) > webhook_services_open_max:
+                self._services.pop(next(iter(self._services)))[1].close()
+            invariant(self._services[id(platform)][1] is service, "the new service is kept")
+
+    def close(self) -> None:
+        with self._lock:
+            for _, service in self._services.values():
+                service.close()
+            self._services.clear()
