@@ -466,7 +466,7 @@ def test_the_server_job_delivers_for_every_tenant_platform(
             subscriber.close()
         register(Parties(home), 1)
         register(Parties(tenant), 2)
-        job = webhooks_job(home, lambda: [tenant])
+        job = webhooks_job(lambda: [home, tenant])
         job()
         job()  # nothing new: nothing sent twice
     finally:

@@ -100,6 +100,11 @@ def tenant_slugs(partners: Partners) -> list[str]:
     return [home_slug, *(tenant.slug for tenant in partners.tenants.list())]
 
 
+def platforms(partners: Partners) -> list[Platform]:
+    """The home platform and every tenant's."""
+    return [partners.tenants.platform(slug) for slug in tenant_slugs(partners)]
+
+
 def every_tenant(partners: Partners, job: Callable[[Platform], None]) -> Callable[[], None]:
     """`job` over the home platform and every tenant's (sandboxes included), one by one; one
     tenant's failure is printed and the others still run."""
@@ -246,7 +251,7 @@ def serve(
             (aml_scan_interval_s, every_tenant(partners, lambda p: aml_scan(p, currencies)), True),
             (loan_sweep_interval_s, every_tenant(partners, loans_sweep), False),
             (loan_close_day_interval_s, every_tenant(partners, loans_close_day), True),
-            (webhook_delivery_interval_s, webhooks_job(platform), True),
+            (webhook_delivery_interval_s, webhooks_job(lambda: platforms(partners)), True),
             (partner_usage_flush_interval_s, partners.flush_usage, False),
             (partner_settlement_interval_s, lambda: settle_partners(partners), False),
             (oauth_key_rotation_interval_s, lambda: rotate_keys(partners), False),

@@ -1,10 +1,10 @@
 """`hazina webhooks ...`: deliver the outbox's events to partners' webhook endpoints.
 
 `hazina serve` runs the same pass every `webhook_delivery_interval_s` (`webhooks_job`, over
-the home platform and, where it is given them, the tenants'); the command is for a deployment
-that sends from a separate process (cron, a worker), and for looking at what one pass does.
-http and loopback endpoints are allowed only with `HAZINA_WEBHOOKS_ALLOW_HTTP_LOOPBACK=1`
-(local development)."""
+the home platform and every tenant's); the command is for a deployment that sends from a
+separate process (cron, a worker), and for looking at what one pass does. http and loopback
+endpoints are allowed only with `HAZINA_WEBHOOKS_ALLOW_HTTP_LOOPBACK=1` (local development).
+"""
 
 from __future__ import annotations
 
@@ -34,16 +34,19 @@ def describe(created: int, report: SendReport) -> str:
     )
 
 
-def webhooks_job(
-    platform: Platform, tenants: Callable[[], Iterable[Platform]] | None = None
-) -> Callable[[], None]:
-    """The server's background job over `platform` and, if given, the platforms `tenants`
-    returns at each pass: one service (and HTTP client) per platform while it lives."""
+def webhooks_job(platforms: Callable[[], Iterable[Platform]]) -> Callable[[], None]:
+    """The server's background job over the platforms `platforms` returns at each pass (the
+    home one and each tenant's): one service (and HTTP client) per platform while it lives.
+    One platform's failure is printed and the others still run."""
     services = WebhookServices()
 
     def job() -> None:
-        for each in [platform, *(tenants() if tenants is not None else [])]:
-            created, report = deliver_pass(services.of(each))
+        for platform in platforms():
+            try:
+                created, report = deliver_pass(services.of(platform))
+            except Exception:
+                console.print_exception()
+                continue
             if created or report.delivered or report.retrying or report.dead:
                 console.print(describe(created, report))
 
