@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -63,6 +65,15 @@ def _problem(error: AssistError) -> ProblemError:
     return ProblemError(_status_of_kind[error.kind], error.code, _titles[error.kind], error.message)
 
 
+@contextmanager
+def _answering() -> Iterator[None]:
+    """Turns the service's refusals into problem details."""
+    try:
+        yield
+    except AssistError as error:
+        raise _problem(error) from None
+
+
 def _model_of(app: FastAPI) -> IntentModel:
     model: IntentModel | None = getattr(app.state, "assist_model", None)
     if model is not None:
@@ -90,14 +101,7 @@ def assist_of(context: Context) -> AssistService:
             app.state.assist_services = services
         service = services.get(id(platform))
         if service is None:
-            service = AssistService(
-                platform.ledger,
-                platform.clock,
-                platform.ids,
-                platform.payments,
-                platform.loans,
-                _model_of(app),
-            )
+            service = AssistService.on(platform, _model_of(app))
             services[id(platform)] = service
         return service
 
@@ -273,10 +277,8 @@ def start_conversation(context: Caller, body: ConversationCreate) -> ExchangeOut
     """Open a conversation; the reply is the assistant's greeting."""
     context.require(Scope.conversations_write)
     party = None if body.customer is None else parse_id("pty", body.customer, "party")
-    try:
+    with _answering():
         exchange = assist_of(context).start(party, body.channel, context.actor)
-    except AssistError as error:
-        raise _problem(error) from None
     return exchange_out(exchange)
 
 
@@ -292,11 +294,9 @@ def get_conversation(
     context.require(Scope.conversations_write)
     service = assist_of(context)
     identifier = parse_id("cnv", conversation_id, "conversation")
-    try:
+    with _answering():
         conversation = service.conversation(identifier)
         messages = service.transcript(identifier, after, assist_page_max)
-    except AssistError as error:
-        raise _problem(error) from None
     return ConversationDetailOut.model_validate(
         {**_conversation_fields(conversation), "messages": [message_out(m) for m in messages]}
     )
@@ -308,10 +308,8 @@ def send_message(context: Caller, conversation_id: str, body: MessageCreate) -> 
     happens without the customer's explicit 'yes' to a question the assistant asked."""
     context.require(Scope.conversations_write)
     identifier = parse_id("cnv", conversation_id, "conversation")
-    try:
+    with _answering():
         exchange = assist_of(context).send(identifier, body.text)
-    except AssistError as error:
-        raise _problem(error) from None
     return exchange_out(exchange)
 
 
@@ -319,10 +317,8 @@ def send_message(context: Caller, conversation_id: str, body: MessageCreate) -> 
 def close_conversation(context: Caller, conversation_id: str) -> ConversationOut:
     context.require(Scope.conversations_write)
     identifier = parse_id("cnv", conversation_id, "conversation")
-    try:
+    with _answering():
         return conversation_out(assist_of(context).close(identifier))
-    except AssistError as error:
-        raise _problem(error) from None
 
 
 @router.post(
@@ -334,10 +330,8 @@ def agent_message(context: Caller, conversation_id: str, body: AgentMessageCreat
     """A person answers in a conversation the assistant handed off."""
     context.require(Scope.assist_write)
     identifier = parse_id("cnv", conversation_id, "conversation")
-    try:
+    with _answering():
         message = assist_of(context).reply_as_agent(identifier, body.text, context.actor)
-    except AssistError as error:
-        raise _problem(error) from None
     return message_out(message)
 
 
@@ -349,10 +343,8 @@ def set_pin(context: Caller, party_id: str, body: PinSet) -> Response:
     """Give a customer the PIN the assistant checks before acting (argon2id-hashed)."""
     context.require(Scope.parties_write)
     identifier = parse_id("pty", party_id, "party")
-    try:
+    with _answering():
         assist_of(context).set_pin(identifier, body.pin, context.actor)
-    except AssistError as error:
-        raise _problem(error) from None
     return Response(status_code=204)
 
 
@@ -382,11 +374,9 @@ def get_handoff(context: Caller, handoff_id: str) -> HandOffDetailOut:
     """A hand-off with the conversation's transcript."""
     context.require(Scope.assist_read)
     service = assist_of(context)
-    try:
+    with _answering():
         handoff = service.handoff(parse_id("hof", handoff_id, "handoff"))
         transcript = service.transcript(handoff.conversation_id, -1, assist_page_max)
-    except AssistError as error:
-        raise _problem(error) from None
     return HandOffDetailOut.model_validate(
         {**_handoff_fields(handoff), "transcript": [message_out(m) for m in transcript]}
     )
@@ -395,10 +385,8 @@ def get_handoff(context: Caller, handoff_id: str) -> HandOffDetailOut:
 @router.post("/assist/handoffs/{handoff_id}/claim", response_model=HandOffOut)
 def claim_handoff(context: Caller, handoff_id: str) -> HandOffOut:
     context.require(Scope.assist_write)
-    try:
+    with _answering():
         handoff = assist_of(context).claim(parse_id("hof", handoff_id, "handoff"), context.actor)
-    except AssistError as error:
-        raise _problem(error) from None
     return handoff_out(handoff)
 
 
@@ -406,10 +394,8 @@ def claim_handoff(context: Caller, handoff_id: str) -> HandOffOut:
 def resolve_handoff(context: Caller, handoff_id: str) -> HandOffOut:
     """Done: the hand-off is resolved and its conversation closed."""
     context.require(Scope.assist_write)
-    try:
+    with _answering():
         handoff = assist_of(context).resolve(parse_id("hof", handoff_id, "handoff"), context.actor)
-    except AssistError as error:
-        raise _problem(error) from None
     return handoff_out(handoff)
 
 
@@ -437,33 +423,27 @@ def list_articles(context: Caller) -> list[ArticleOut]:
 @router.get("/assist/articles/{slug}", response_model=ArticleOut)
 def get_article(context: Caller, slug: str) -> ArticleOut:
     context.require(Scope.assist_read)
-    try:
+    with _answering():
         return article_out(assist_of(context).get_article(slug))
-    except AssistError as error:
-        raise _problem(error) from None
 
 
 @router.post("/assist/articles", status_code=201, response_model=ArticleOut)
 def create_article(context: Caller, body: ArticleCreate) -> ArticleOut:
     context.require(Scope.assist_write)
-    try:
+    with _answering():
         article = assist_of(context).save_article(
             body.slug, body.markdown, context.actor, create=True
         )
-    except AssistError as error:
-        raise _problem(error) from None
     return article_out(article)
 
 
 @router.put("/assist/articles/{slug}", response_model=ArticleOut)
 def update_article(context: Caller, slug: str, body: ArticleUpdate) -> ArticleOut:
     context.require(Scope.assist_write)
-    try:
+    with _answering():
         article = assist_of(context).save_article(
             slug, body.markdown, context.actor, create=False, version=body.version
         )
-    except AssistError as error:
-        raise _problem(error) from None
     return article_out(article)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from hazina.assist import replies
 from hazina.assist.dialogue import (
@@ -62,6 +62,9 @@ from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.errors import PaymentError
 from hazina.payments.records import TransactionSearch
 from hazina.payments.service import PaymentsService
+
+if TYPE_CHECKING:
+    from hazina.bootstrap import Platform
 
 default_confidence_threshold: Final = 0.45
 _agents_listed: Final = 3
@@ -250,6 +253,13 @@ class AssistService:
         for article in self.articles():
             vocabulary.update(words_of(article.markdown))
         self._checker = InputChecker(vocabulary)
+
+    @classmethod
+    def on(cls, platform: Platform, model: IntentModel) -> AssistService:
+        """The assistant over a platform's services."""
+        return cls(
+            platform.ledger, platform.clock, platform.ids, platform.payments, platform.loans, model
+        )
 
     # -- the knowledge base --------------------------------------------------------------------
 

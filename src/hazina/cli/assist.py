@@ -102,14 +102,7 @@ def set_pin(
     platform = build_platform(database)
     try:
         party = platform.payments.find_party(phone=phone)
-        service = AssistService(
-            platform.ledger,
-            platform.clock,
-            platform.ids,
-            platform.payments,
-            platform.loans,
-            starter_model(),
-        )
+        service = AssistService.on(platform, starter_model())
         service.set_pin(party.id, pin, "cli")
     except (PaymentError, AssistError) as error:
         raise fail(str(error)) from None
