@@ -18,6 +18,8 @@ READ_SCOPES = frozenset(
         S.risk_read,
         S.cbdc_read,
         S.webhooks_read,
+        S.partners_read,
+        S.tenants_read,
     }
 )
 ADMIN_ONLY = frozenset({S.tariffs_write, S.limits_write, S.users_write, S.api_keys_write})
@@ -88,7 +90,7 @@ def test_scopes_table(role: Role, expected: frozenset[Scope]) -> None:
 
 
 def test_scope_values_are_resource_colon_action() -> None:
-    assert len(Scope) == 25
+    assert len(Scope) == 29
     for scope in Scope:
         resource, _, action = scope.value.partition(":")
         assert resource.replace("_", "").isalpha()
