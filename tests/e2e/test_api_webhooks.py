@@ -15,6 +15,7 @@ from hazina.identity.roles import Scope
 from hazina.kernel.clock import SystemClock
 from hazina.partners.webhooks import WebhookService
 from tests.e2e.conftest import Api, assert_problem
+from tests.e2e.test_api_partners import APP, bearer, onboard, token
 from tests.integration.test_webhooks import Receiver, receiver
 
 __all__ = ["receiver"]
@@ -250,3 +251,45 @@ def test_lists_are_paged_with_cursors(api: Api, partner: str) -> None:
     assert_problem(bad_cursor, 404, "cursor_not_found")
     bad_id = api.get("/v1/webhooks/deliveries/whd_zz", key=partner)
     assert_problem(bad_id, 404, "delivery_not_found")
+
+
+def test_a_partner_app_subscribes_with_its_oauth_token(
+    api: Api, platform: Platform, partner: str
+) -> None:
+    """A partner app's access token is its principal: its subscriptions are its own."""
+    app = {**APP, "scopes": ["webhooks:read", "webhooks:write", "payments:read"]}
+    first, second = (
+        onboard(api, platform, {**app, "name": "One"}),
+        onboard(api, platform, {**app, "name": "Two"}),
+    )
+    one = token(api.client, first["credentials"]).json()["access_token"]
+    two = token(api.client, second["credentials"]).json()["access_token"]
+    body = {"url": "https://one.example/hooks", "event_types": ["transaction.*"]}
+    created = api.client.post("/v1/webhooks/subscriptions", json=body, headers=bearer(one))
+    assert created.status_code == 201, created.text
+    path = f"/v1/webhooks/subscriptions/{created.json()['id']}"
+    assert api.client.get(path, headers=bearer(one)).status_code == 200
+    assert_problem(api.client.get(path, headers=bearer(two)), 404, "subscription_not_found")
+    assert api.get("/v1/webhooks/subscriptions", key=partner).json()["data"] == []
+    parties = {**body, "event_types": ["party.*"]}  # parties:read was not granted to the app
+    refused = api.client.post("/v1/webhooks/subscriptions", json=parties, headers=bearer(one))
+    assert_problem(refused, 403, "forbidden")
+
+
+def test_a_tenants_subscriptions_stay_in_that_tenant(api: Api) -> None:
+    brand = {"display_name": "Acme Pesa", "primary_colour": "#112233"}
+    api.created("/v1/tenants", {"slug": "acme", "name": "Acme Money", "brand": brand})
+    acme = {"Hazina-Tenant": "acme"}
+    tenant_platform = api.client.app.state.partners.tenants.platform("acme")
+    acme_key = tenant_platform.identity.issue_key("acme", "acme", list(Scope), "t").plaintext
+    body = {"url": "https://acme.example/hooks", "event_types": ["party.*"]}
+    created = api.client.post(
+        "/v1/webhooks/subscriptions", json=body, headers=api.headers(acme_key, **acme)
+    )
+    assert created.status_code == 201, created.text
+    path = f"/v1/webhooks/subscriptions/{created.json()['id']}"
+    assert api.client.get(path, headers=api.headers(acme_key, **acme)).status_code == 200
+    assert_problem(api.get(path), 404, "subscription_not_found")  # the home admin's view
+    assert api.get("/v1/webhooks/subscriptions").json()["data"] == []
+    services = webhook_services(api.client.app.state)
+    assert services.of(tenant_platform) is not services.of(api.client.app.state.platform)
