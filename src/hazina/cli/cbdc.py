@@ -18,13 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.api.amounts import format_amount, parse_amount
-from hazina.api.problems import ProblemError
-from hazina.bootstrap import build_platform, default_database
+from hazina.bootstrap import default_database
 from hazina.cbdc.domain.chart import ParticipantKind, Tier
 from hazina.cbdc.records import Operation
 from hazina.cbdc.service import CbdcService
-from hazina.kernel.ids import parse_prefixed, prefixed
-from hazina.payments.errors import PaymentError
+from hazina.cli.common import id_option, refusals_exit
+from hazina.kernel.ids import prefixed
 
 app = typer.Typer(help="CBDC: issuance, distribution, wallets, payments, audit.")
 console = Console()
@@ -36,24 +35,11 @@ DatabaseOption = Annotated[
 
 @contextmanager
 def _cbdc(database: str) -> Iterator[CbdcService]:
-    platform = build_platform(database)
-    try:
+    with refusals_exit(database) as platform:
         yield CbdcService(platform.ledger, platform.clock, platform.ids, platform.payments)
-    except PaymentError as error:
-        console.print(f"[red]refused[/red] {error.code}: {error.message}")
-        raise typer.Exit(1) from None
-    except ProblemError as error:
-        console.print(f"[red]refused[/red] {error.code}: {error.detail}")
-        raise typer.Exit(1) from None
-    finally:
-        platform.close()
 
 
-def _id(prefix: str, text: str, option: str) -> int:
-    try:
-        return parse_prefixed(prefix, text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint=option) from None
+_id = id_option
 
 
 def _money(service: CbdcService, minor: int) -> str:

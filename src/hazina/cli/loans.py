@@ -20,14 +20,13 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.api.amounts import format_amount, parse_amount
-from hazina.api.problems import ProblemError
-from hazina.bootstrap import ModelLoadError, Platform, build_platform, default_database
+from hazina.bootstrap import Platform, default_database
+from hazina.cli.common import id_option, refusals_exit
 from hazina.credit.loans.domain.products import InterestMethod, LoanProduct
 from hazina.credit.loans.records import ApplicationRecord, Loan
 from hazina.credit.loans.service import LoansService
 from hazina.credit.wallet import wallet_feature_names
-from hazina.kernel.ids import parse_prefixed, prefixed
-from hazina.payments.errors import PaymentError
+from hazina.kernel.ids import prefixed
 
 app = typer.Typer(help="Micro-loans: products, applications, repayments, end of day.")
 console = Console()
@@ -43,28 +42,11 @@ DatabaseOption = Annotated[
 def _loans(
     database: str, credit_registry: Path | None = None
 ) -> Iterator[tuple[Platform, LoansService]]:
-    try:
-        platform = build_platform(database, credit_registry=credit_registry)
-    except ModelLoadError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    try:
+    with refusals_exit(database, credit_registry) as platform:
         yield platform, platform.loans
-    except PaymentError as error:
-        console.print(f"[red]refused[/red] {error.code}: {error.message}")
-        raise typer.Exit(1) from None
-    except ProblemError as error:
-        console.print(f"[red]refused[/red] {error.code}: {error.detail}")
-        raise typer.Exit(1) from None
-    finally:
-        platform.close()
 
 
-def _id(prefix: str, text: str, option: str) -> int:
-    try:
-        return parse_prefixed(prefix, text)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint=option) from None
+_id = id_option
 
 
 def _show(loan: Loan) -> None:
