@@ -106,3 +106,10 @@ def test_the_portal_page_renders_the_guide(server: tuple[str, Platform]) -> None
     assert "<script" not in page.text.split("</nav>")[1]  # the guide's HTML is not passed on
     raw = httpx.get(f"{base}/developers/getting-started.md")
     assert raw.text == GUIDE.read_text()
+    reference = httpx.get(f"{base}/developers/reference")
+    assert reference.status_code == 200
+    document = httpx.get(f"{base}/openapi.json").json()
+    operations = sum(len(methods) for methods in document["paths"].values())
+    assert reference.text.count("<h3><code>") == operations  # every operation, from the spec
+    assert "<code>POST /oauth2/token</code>" in reference.text
+    assert "<script" not in reference.text

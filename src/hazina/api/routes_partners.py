@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, timedelta
+from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -523,9 +524,11 @@ body {{ font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto;
 nav a {{ margin-right: 1rem; }} a {{ color: #0b5394; }}
 pre {{ background: #f4f4f4; padding: 0.75rem; overflow-x: auto; }}
 code {{ font-family: ui-monospace, monospace; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 0.2rem 0.5rem; }}
 </style></head><body>
 <nav aria-label="Developer portal"><a href="/developers">Getting started</a>
-<a href="/docs">API reference</a><a href="/openapi.json">OpenAPI document</a>
+<a href="/developers/reference">API reference</a><a href="/docs">Try it (Swagger UI)</a>
+<a href="/openapi.json">OpenAPI document</a>
 <a href="/.well-known/jwks.json">Signing keys</a>
 <a href="/developers/getting-started.md">This guide as markdown</a></nav>
 <main>{body}</main></body></html>"""
@@ -536,6 +539,57 @@ def developer_portal() -> HTMLResponse:
     """The developer portal: the getting-started guide, links to the API reference."""
     body = MarkdownIt("commonmark", {"html": False}).render(_guide.read_text())
     return HTMLResponse(_page.format(body=body))
+
+
+@router.get("/developers/reference", response_class=HTMLResponse, include_in_schema=False)
+def api_reference(request: Request) -> HTMLResponse:
+    """The API reference rendered on the server from the OpenAPI document: every operation
+    with its parameters, body and answers; no script, so it reads offline."""
+    document = request.app.openapi()
+    parts = ["<h1>API reference</h1>", f"<p>{escape(document['info'].get('description', ''))}</p>"]
+    by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
+    for path, operations in sorted(document.get("paths", {}).items()):
+        for method, operation in operations.items():
+            tag = (operation.get("tags") or ["other"])[0]
+            by_tag.setdefault(tag, []).append((method.upper(), path, operation))
+    parts.append("<ul>" + "".join(
+        f'<li><a href="#tag-{escape(tag)}">{escape(tag)}</a></li>' for tag in sorted(by_tag)
+    ) + "</ul>")  # fmt: skip
+    for tag in sorted(by_tag):
+        parts.append(f'<h2 id="tag-{escape(tag)}">{escape(tag)}</h2>')
+        for method, path, operation in by_tag[tag]:
+            parts.append(_operation_html(method, path, operation))
+    return HTMLResponse(_page.format(body="\n".join(parts)))
+
+
+def _operation_html(method: str, path: str, operation: dict[str, Any]) -> str:
+    html = [f"<h3><code>{method} {escape(path)}</code></h3>"]
+    if operation.get("summary"):
+        html.append(f"<p><strong>{escape(operation['summary'])}</strong></p>")
+    if operation.get("description"):
+        html.append(f"<p>{escape(operation['description'])}</p>")
+    parameters = operation.get("parameters", [])
+    if parameters:
+        rows = "".join(
+            f"<tr><td><code>{escape(p['name'])}</code></td><td>{escape(p.get('in', ''))}</td>"
+            f"<td>{'yes' if p.get('required') else 'no'}</td>"
+            f"<td>{escape(p.get('description', '') or '')}</td></tr>"
+            for p in parameters
+        )
+        html.append(
+            "<table><caption>Parameters</caption><tr><th scope=col>name</th><th scope=col>in"
+            f"</th><th scope=col>required</th><th scope=col>description</th></tr>{rows}</table>"
+        )
+    body = operation.get("requestBody", {}).get("content", {})
+    for media, content in body.items():
+        reference = content.get("schema", {}).get("$ref", "")
+        html.append(f"<p>Body: <code>{escape(media)}</code> {escape(reference.split('/')[-1])}</p>")
+    answers = ", ".join(
+        f"<code>{escape(status)}</code> {escape(answer.get('description', ''))}"
+        for status, answer in operation.get("responses", {}).items()
+    )
+    html.append(f"<p>Answers: {answers}</p>")
+    return "\n".join(html)
 
 
 @router.get("/developers/getting-started.md", include_in_schema=False)
