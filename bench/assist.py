@@ -38,7 +38,9 @@ target_p95_ms = 50.0
 latency_questions = 310
 
 
-def run(kinds: list[ModelKind], quick: bool, save: Path | None) -> list[Evaluation]:
+def run(
+    kinds: list[ModelKind], quick: bool, save: Path | None, encoder_folder: Path | None
+) -> list[Evaluation]:
     training, testing = banking77("train"), banking77("test")
     if quick:
         training, testing = per_label(training, 12, seed=1), per_label(testing, 4, seed=1)
@@ -46,10 +48,14 @@ def run(kinds: list[ModelKind], quick: bool, save: Path | None) -> list[Evaluati
     results: list[Evaluation] = []
     best = None
     for kind in kinds:
-        encoder = CachingEncoder(MiniLmEncoder()) if kind is ModelKind.embedding else None
+        encoder = (
+            CachingEncoder(MiniLmEncoder(folder=encoder_folder))
+            if kind is ModelKind.embedding
+            else None
+        )
         candidates = [Settings(regularisation=10.0)] if quick else grid(kind)
         evaluation, _ = evaluate(training, testing, kind, candidates, encoder)
-        model = serving_model(kind, evaluation.settings, training, encoder)
+        model = serving_model(kind, evaluation.settings, training, encoder, encoder_folder)
         latency = serving_latency_ms(model, questions)
         evaluation = replace(evaluation, latency_ms=latency)
         results.append(evaluation)
@@ -66,6 +72,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small sample, TF-IDF only")
     parser.add_argument("--save", type=Path, default=None, help="folder for the best model")
     parser.add_argument("--output", type=Path, default=None, help="results as JSON")
+    parser.add_argument(
+        "--encoder",
+        type=Path,
+        default=None,
+        help="a fine-tuned MiniLM folder (bench/assist_finetune.py --save) for the embedding kind",
+    )
     arguments = parser.parse_args()
     if arguments.kind:
         kinds = [ModelKind(kind) for kind in arguments.kind]
@@ -73,7 +85,7 @@ def main() -> None:
         kinds = [ModelKind.tfidf]
     else:
         kinds = [ModelKind.tfidf, ModelKind.embedding]
-    results = run(kinds, arguments.quick, arguments.save)
+    results = run(kinds, arguments.quick, arguments.save, arguments.encoder)
     print(
         "| model | settings (chosen on validation) | validation | test accuracy | vs 94.0% |"
         " p50 ms | p95 ms | p99 ms |"

