@@ -23,7 +23,7 @@ def test_every_limit_is_a_positive_integer_named_with_its_unit_last() -> None:
     for name, value in found.items():
         assert type(value) is int, name
         assert value > 0, name
-        units = "max|min|ms|us|s|bytes|pages|passes|lanes"
+        units = "max|min|ms|us|s|bytes|pages|passes|lanes|minor_units"
         assert re.fullmatch(rf"[a-z][a-z0-9_]*_({units})", name), name
 
 
