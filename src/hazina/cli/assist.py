@@ -26,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+_defaults = Settings()
 
 
 def fail(message: str) -> typer.Exit:
@@ -42,8 +43,16 @@ def train(
     output: Annotated[Path, typer.Option(help="folder the API loads it from")] = (
         default_model_folder
     ),
-    regularisation: Annotated[float, typer.Option(help="logistic regression's C")] = 10.0,
-    embedding_weight: Annotated[float, typer.Option(help="embedding beside TF-IDF")] = 1.0,
+    regularisation: Annotated[
+        float, typer.Option(help="logistic regression's C (bench/assist.py chose 10)")
+    ] = _defaults.regularisation,
+    embedding_weight: Annotated[
+        float, typer.Option(help="embedding beside TF-IDF (bench/assist.py chose 2)")
+    ] = _defaults.embedding_weight,
+    encoder: Annotated[
+        Path | None,
+        typer.Option(help="a fine-tuned MiniLM folder (bench/assist_finetune.py --save)"),
+    ] = None,
     sample: Annotated[
         int | None, typer.Option(min=1, help="at most this many questions per intent (trials)")
     ] = None,
@@ -60,7 +69,7 @@ def train(
         raise fail(str(error)) from None
     settings = Settings(regularisation=regularisation, embedding_weight=embedding_weight)
     console.print(f"training the {chosen.value} model on {len(training.texts)} questions ...")
-    model = serving_model(chosen, settings, training)
+    model = serving_model(chosen, settings, training, encoder_folder=encoder)
     path = model.save(output)
     console.print(f"saved {chosen.value} model ({len(model.labels)} intents) to {path}")
 
