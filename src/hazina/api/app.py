@@ -27,7 +27,8 @@ from hazina.identity.roles import Scope
 from hazina.identity.service import AuthenticationError, Principal
 from hazina.kernel.ids import parse_prefixed
 from hazina.kernel.limits import api_rate_burst_max, api_rate_per_second_max
-from hazina.partners.gateway import GatewayError, Partners
+from hazina.partners.errors import PartnersError
+from hazina.partners.gateway import Partners
 from hazina.payments.errors import ErrorKind, IdempotentReplayError, PaymentError
 from hazina.payments.service import IdempotencyRequest, StepUpAnswer
 
@@ -119,7 +120,7 @@ def authenticated(
         else:
             _, platform = partners.platform_for(tenant)
             principal = platform.identity.authenticate(credential)
-    except GatewayError as error:
+    except PartnersError as error:
         raise ProblemError(
             error.status,
             error.code,

@@ -34,9 +34,10 @@ from hazina.kernel.limits import (
     partner_rate_per_second_max,
     sandbox_customers_max,
 )
-from hazina.partners.apps import AppTerms, PartnerApp, PartnerAppError
-from hazina.partners.gateway import GatewayError, Partners
-from hazina.partners.tenants import Brand, Tenant, TenantError, home_slug
+from hazina.partners.apps import AppTerms, PartnerApp
+from hazina.partners.errors import PartnersError
+from hazina.partners.gateway import Partners
+from hazina.partners.tenants import Brand, Tenant, home_slug
 
 router = APIRouter(tags=["partners"])
 _epoch = date(1970, 1, 1)
@@ -47,14 +48,8 @@ def partners_of(request: Request) -> Partners:
     return partners
 
 
-def _refused(error: PartnerAppError | TenantError | GatewayError) -> ProblemError:
-    return ProblemError(
-        error.status,
-        error.code,
-        "Refused",
-        error.message,
-        headers=getattr(error, "headers", None) or None,
-    )
+def _refused(error: PartnersError) -> ProblemError:
+    return ProblemError(error.status, error.code, "Refused", error.message, headers=error.headers)
 
 
 def _tenant_of(context: Context) -> str:
@@ -112,7 +107,7 @@ def token(
         raise _oauth_problem(400, "invalid_scope", str(error)) from None
     try:
         issued = partners_of(request).token_for(identifier, secret, requested)
-    except GatewayError as error:
+    except PartnersError as error:
         raise _oauth_problem(error.status, error.code, error.message) from None
     return TokenOut(
         access_token=issued.token,
@@ -141,7 +136,7 @@ def revoke_token(
     slug = identifier.split(".", 1)[0] if "." in identifier else ""
     try:
         partners.apps(slug).authenticate_client(identifier, secret)
-    except (GatewayError, PartnerAppError):
+    except PartnersError:
         raise _oauth_problem(401, "invalid_client", "client authentication failed") from None
     try:
         claims = partners.tokens.verify(token)
@@ -252,7 +247,7 @@ def register_app(body: AppCreate, context: Caller) -> AppOut:
     )  # fmt: skip
     try:
         app = partners_of(context.request).apps(tenant).register(terms, context.actor)
-    except (PartnerAppError, GatewayError) as error:
+    except PartnersError as error:
         raise _refused(error) from None
     return app_out(app, tenant)
 
@@ -272,7 +267,7 @@ def get_app(app_id: str, context: Caller) -> AppOut:
     tenant = _tenant_of(context)
     try:
         return app_out(partners_of(context.request).apps(tenant).get(_app_id(app_id)), tenant)
-    except PartnerAppError as error:
+    except PartnersError as error:
         raise _refused(error) from None
 
 
@@ -287,7 +282,7 @@ def approve_app(app_id: str, body: ApprovalCreate, context: Caller) -> ApprovalO
         live, sandbox = partners.approve(
             tenant, _app_id(app_id), context.actor, body.sandbox_customers
         )
-    except (PartnerAppError, GatewayError, TenantError) as error:
+    except PartnersError as error:
         raise _refused(error) from None
     context.platform.identity.record(context.actor, "partner_app.approve", live.app.client_id)
     return ApprovalOut(
@@ -311,7 +306,7 @@ def reject_app(app_id: str, context: Caller) -> AppOut:
     tenant = _tenant_of(context)
     try:
         app = partners_of(context.request).apps(tenant).reject(_app_id(app_id), context.actor)
-    except PartnerAppError as error:
+    except PartnersError as error:
         raise _refused(error) from None
     return app_out(app, tenant)
 
@@ -323,7 +318,7 @@ def revoke_app(app_id: str, context: Caller) -> AppOut:
     tenant = _tenant_of(context)
     try:
         app = partners_of(context.request).apps(tenant).revoke(_app_id(app_id), context.actor)
-    except PartnerAppError as error:
+    except PartnersError as error:
         raise _refused(error) from None
     context.platform.identity.record(context.actor, "partner_app.revoke", app.client_id)
     return app_out(app, tenant)
@@ -365,7 +360,7 @@ def app_usage(app_id: str, context: Caller, days: Days = 30) -> UsageOut:
     tenant = _tenant_of(context)
     try:
         app = partners_of(context.request).apps(tenant).get(_app_id(app_id))
-    except PartnerAppError as error:
+    except PartnersError as error:
         raise _refused(error) from None
     return _usage(context, tenant, app, days)
 
@@ -470,7 +465,7 @@ def create_tenant(body: TenantCreate, context: Caller) -> TenantOut:
         tenant = partners_of(context.request).tenants.create(
             body.slug, body.name, brand, context.actor
         )
-    except TenantError as error:
+    except PartnersError as error:
         raise _refused(error) from None
     partners_of(context.request).tenants.platform(tenant.slug).payments.setup_currency("KES")
     context.platform.identity.record(context.actor, "tenant.create", tenant.slug)
@@ -501,7 +496,7 @@ def brand(
         )
     try:
         found = partners.tenants.get(tenant).brand
-    except TenantError as error:
+    except PartnersError as error:
         raise _refused(error) from None
     return BrandBody(
         display_name=found.display_name,

@@ -33,6 +33,7 @@ from hazina.kernel.limits import (
     partner_settlement_batch_max,
 )
 from hazina.ledger.service import LedgerService, LedgerUnit
+from hazina.partners.errors import PartnerAppError
 from hazina.partners.schema import SCHEMA
 from hazina.payments.domain.chart import PartyKind
 from hazina.payments.service import PaymentsService
@@ -45,16 +46,6 @@ _columns = (
     " rate_per_second, burst, daily_quota, revenue_share_bps, party_id, sandbox_tenant,"
     " created_at_ns, decided_at_ns"
 )
-
-
-class PartnerAppError(ValueError):
-    """A refused partner-app operation; `status` is the HTTP status it maps to."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,27 +26,14 @@ from hazina.partners.apps import (
     ApprovedApp,
     AppTerms,
     PartnerApp,
-    PartnerAppError,
     PartnerAppService,
 )
-from hazina.partners.tenants import Brand, TenantDirectory, TenantError, home_slug
+from hazina.partners.errors import GatewayError, PartnerAppError, TenantError
+from hazina.partners.tenants import Brand, TenantDirectory, home_slug
 from hazina.partners.tokens import AccessToken, InvalidTokenError, TokenService
 
 _day_ns = 86_400 * 1_000_000_000
 currencies = ("KES",)
-
-
-class GatewayError(Exception):
-    """A refused request: status, stable code, message, and headers (Retry-After on 429)."""
-
-    def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
 
 
 @dataclass(slots=True)

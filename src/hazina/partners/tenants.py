@@ -30,19 +30,12 @@ from hazina.bootstrap import Platform, build_platform, is_postgres_dsn
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import tenant_platforms_open_max, tenants_max
 from hazina.ledger.service import LedgerUnit
+from hazina.partners.errors import TenantError
 from hazina.partners.schema import SCHEMA
 
 home_slug = "home"
 _slug = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _colour = re.compile(r"^#[0-9a-fA-F]{6}$")
-
-
-class TenantError(ValueError):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
