@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import date, timedelta
 from html import escape
 from pathlib import Path
@@ -34,7 +35,7 @@ from hazina.kernel.limits import (
     partner_rate_per_second_max,
     sandbox_customers_max,
 )
-from hazina.partners.apps import AppTerms, PartnerApp
+from hazina.partners.apps import AppTerms, PartnerApp, PartnerAppService
 from hazina.partners.errors import PartnersError
 from hazina.partners.gateway import Partners
 from hazina.partners.tenants import Brand, Tenant, home_slug
@@ -300,28 +301,29 @@ def approve_app(app_id: str, body: ApprovalCreate, context: Caller) -> ApprovalO
     )
 
 
-@router.post("/v1/partner-apps/{app_id}/rejection", response_model=AppOut)
-def reject_app(app_id: str, context: Caller) -> AppOut:
+def _decide(
+    app_id: str, context: Context, act: Callable[[PartnerAppService, int, str], PartnerApp]
+) -> AppOut:
     context.require(Scope.partners_write)
     tenant = _tenant_of(context)
     try:
-        app = partners_of(context.request).apps(tenant).reject(_app_id(app_id), context.actor)
+        app = act(partners_of(context.request).apps(tenant), _app_id(app_id), context.actor)
     except PartnersError as error:
         raise _refused(error) from None
+    context.platform.identity.record(context.actor, f"partner_app.{app.status}", app.client_id)
     return app_out(app, tenant)
+
+
+@router.post("/v1/partner-apps/{app_id}/rejection", response_model=AppOut)
+def reject_app(app_id: str, context: Caller) -> AppOut:
+    """Reject a pending app (another operator than the one who registered it)."""
+    return _decide(app_id, context, PartnerAppService.reject)
 
 
 @router.post("/v1/partner-apps/{app_id}/revocation", response_model=AppOut)
 def revoke_app(app_id: str, context: Caller) -> AppOut:
     """Revoke an approved app: every token it holds stops working at once."""
-    context.require(Scope.partners_write)
-    tenant = _tenant_of(context)
-    try:
-        app = partners_of(context.request).apps(tenant).revoke(_app_id(app_id), context.actor)
-    except PartnersError as error:
-        raise _refused(error) from None
-    context.platform.identity.record(context.actor, "partner_app.revoke", app.client_id)
-    return app_out(app, tenant)
+    return _decide(app_id, context, PartnerAppService.revoke)
 
 
 class UsageDay(BaseModel):
