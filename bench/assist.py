@@ -11,7 +11,8 @@ once on the 3,080 test questions. Published on the same split (Casanueva et al. 
 fine-tuned 93.66%, USE+ConveRT 93.36%; this issue's target is 94.0%. Latency: the model the
 assistant serves (Banking77 and Hazina's intents) answers 300 test questions one at a time,
 intent then knowledge-base passage, after 10 warm-up replies; p50/p95/p99 in milliseconds
-(target p95 < 50 ms).
+(target p95 < 50 ms); then 150 whole replies through the service on a fresh SQLite platform
+(the conversation's writes too), p95.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hazina.assist.evaluation import (
     Evaluation,
     evaluate,
     grid,
+    service_latency_ms,
     serving_latency_ms,
     serving_model,
 )
@@ -57,6 +59,7 @@ def run(
         evaluation, _ = evaluate(training, testing, kind, candidates, encoder)
         model = serving_model(kind, evaluation.settings, training, encoder, encoder_folder)
         latency = serving_latency_ms(model, questions)
+        latency["service_p95"] = service_latency_ms(model, questions[:160])
         evaluation = replace(evaluation, latency_ms=latency)
         results.append(evaluation)
         if best is None or evaluation.test_accuracy > best[0]:
@@ -112,7 +115,9 @@ def main() -> None:
         print(
             f"{result.kind.value}: p95 {result.latency_ms['p95']:.1f} ms vs target"
             f" {target_p95_ms:.0f} ms ({met});"
-            f" trained in {result.training_s:.1f} s on {result.training_examples} questions"
+            f" trained in {result.training_s:.1f} s on {result.training_examples} questions;"
+            f" a whole reply through the service (SQLite writes too): p95"
+            f" {result.latency_ms['service_p95']:.1f} ms"
         )
     if arguments.output is not None:
         arguments.output.parent.mkdir(parents=True, exist_ok=True)

@@ -82,3 +82,4 @@ def test_the_benchmark_quick_run(tmp_path: Path) -> None:
     assert result["test_examples"] == 77 * 4
     assert 0.55 <= result["test_accuracy"] <= 1.0
     assert 0 < result["latency_ms"]["p50"] <= result["latency_ms"]["p95"]
+    assert result["latency_ms"]["service_p95"] > 0

@@ -161,3 +161,28 @@ def serving_latency_ms(model: IntentModel, questions: Sequence[str]) -> dict[str
     """Reply latency of `model` over the packaged knowledge base."""
     index = KnowledgeIndex(packaged_articles(), model.encoder)
     return reply_latency_ms(model, index, questions)
+
+
+def service_latency_ms(model: IntentModel, questions: Sequence[str], warm_up: int = 10) -> float:
+    """p95 milliseconds of a whole reply through the service (model, retrieval and the
+    conversation's writes) on a fresh SQLite platform, one new conversation per question."""
+    import tempfile
+
+    from hazina.assist.service import AssistService
+    from hazina.bootstrap import build_platform
+
+    invariant(len(questions) > warm_up, "more questions than warm-up rounds")
+    with tempfile.TemporaryDirectory() as folder:
+        platform = build_platform(str(Path(folder) / "assist.sqlite3"))
+        try:
+            service = AssistService.on(platform, model)
+            timings = []
+            for number, question in enumerate(questions):
+                conversation = service.start(None, "api", "bench").conversation.id
+                started = time.perf_counter_ns()
+                service.send(conversation, question)
+                if number >= warm_up:
+                    timings.append((time.perf_counter_ns() - started) / 1e6)
+        finally:
+            platform.close()
+    return float(np.percentile(np.asarray(timings), 95))
