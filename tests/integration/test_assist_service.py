@@ -245,3 +245,23 @@ def test_pins_are_checked_for_shape_and_customers_only(
     assert stored is not None
     assert stored[0].startswith("$argon2id$")
     assert PIN not in stored[0]
+
+
+def test_unsure_twice_asks_once_then_hands_off(
+    world: tuple[AssistService, Parties, int],
+) -> None:
+    service, _, alice = world
+    chat = Chat(service, alice)
+    step, reply = chat.say("zzq blorp")
+    assert step is StepKind.clarify
+    assert reply.startswith("I am not sure I understood. Is your question about")
+    step, _ = chat.say("zzq blorp")
+    assert step is StepKind.hand_off
+    assert service.handoffs("waiting")[-1].reason is HandOffReason.low_confidence
+    # A confident question after a clarification starts the count again.
+    again = Chat(service, alice)
+    again.say("zzq blorp")
+    step, _ = again.say("where is the nearest agent")
+    assert step is StepKind.perform
+    step, _ = again.say("zzq blorp")
+    assert step is StepKind.clarify
