@@ -168,7 +168,13 @@ def test_the_demo_seed_is_the_simulators_economy(tmp_path: Path) -> None:
         assert outcomes["merchant"] > 0
         assert sum(v for k, v in outcomes.items() if k.startswith("refused:")) <= 5
         records = built.payments.list_transactions(None, 0, 100_000)
-        assert len(records) == sum(v for k, v in outcomes.items() if not k.startswith("refused:"))
+        payments = {k: v for k, v in outcomes.items() if not k.startswith(("refused:", "loan:"))}
+        assert len(records) == sum(payments.values())
+        # A small loan book for the console: one borrower in twenty applies.
+        assert outcomes["loan:applied"] == 3
+        loans = built.loans.list_loans()
+        assert len(loans) == 3
+        assert outcomes["loan:disbursed"] == sum(loan.status != "declined" for loan in loans)
         again, nothing = seed_demo(built, customers=60, payments_count=200, seed=7)
         assert again.api_key is None
         assert not nothing

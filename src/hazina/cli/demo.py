@@ -24,9 +24,11 @@ from rich.table import Table
 
 from hazina.bootstrap import Platform, build_platform, default_database
 from hazina.console.demo import DEMO_OPERATORS, seed_console_operators
+from hazina.credit.loans.domain.products import InterestMethod, LoanProduct
 from hazina.identity.roles import Role, Scope
 from hazina.identity.totp import totp_code
 from hazina.ledger.audit import verify
+from hazina.payments.domain.chart import PartyKind
 from hazina.risk.data import load_payments, write_events
 from hazina.risk.registry import ModelRegistry, ModelVersion
 from hazina.risk.training import ModelParameters, train_from_dataset
@@ -71,7 +73,46 @@ def seed_demo(
     )
     key = identity.issue_key("demo", "demo", list(Scope), "demo").plaintext
     outcomes.update(seed_traffic(platform, customers, payments_count, seed))
+    outcomes.update(seed_loans(platform, max(1, customers // 20)))
     return DemoCredentials(DEMO_ADMIN, DEMO_PASSWORD, DEMO_TOTP_SECRET, key), outcomes
+
+
+DEMO_LOAN_PRODUCT = LoanProduct(
+    0, "Kuanza 30", KES, 50_000, 2_000_000, 1, 3, 30, InterestMethod.declining,
+    700, 100, 0, 5_000, 5, 10_000, 1,
+)  # fmt: skip
+
+
+def seed_loans(platform: Platform, borrowers: int) -> Counter[str]:
+    """A small loan book: a product, and up to `borrowers` customers (KYC tier 1 and up)
+    applying for KES 500-5,000; the approved are disbursed, every third repays at once.
+    Decisions rest on the product's policy rules (the demo has no credit model)."""
+    loans = platform.loans
+    product = loans.create_product(DEMO_LOAN_PRODUCT, "demo")
+    outcomes: Counter[str] = Counter()
+    after = 0
+    while outcomes["loan:applied"] < borrowers:
+        page = platform.payments.list_parties(PartyKind.customer, after, 200)
+        if not page:
+            break
+        after = page[-1].id
+        for party in page:
+            if outcomes["loan:applied"] >= borrowers:
+                break
+            amount = 50_000 * (1 + party.id % 10)
+            loan = loans.apply(party.id, product.id, amount, 1 + party.id % 3)
+            outcomes["loan:applied"] += 1
+            if loan.status != "approved":
+                outcomes["loan:declined"] += 1
+                continue
+            loans.disburse(loan.id)
+            outcomes["loan:disbursed"] += 1
+            owed = loans.view(loan.id).balances.outstanding
+            held = platform.payments.balance(loan.wallet_id).balance
+            if outcomes["loan:disbursed"] % 3 == 0 and held >= owed:
+                loans.repay(loan.id, owed)
+                outcomes["loan:repaid"] += 1
+    return outcomes
 
 
 def seed_traffic(

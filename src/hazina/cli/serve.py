@@ -226,8 +226,10 @@ def serve(
             started = time.perf_counter()
             credentials, outcomes = seed_demo(platform, customers)
             if outcomes:
+                payments = sum(v for k, v in outcomes.items() if not k.startswith("loan:"))
                 console.print(
-                    f"Seeded the demo: {sum(outcomes.values())} transactions "
+                    f"Seeded the demo: {payments} transactions and "
+                    f"{outcomes['loan:disbursed']} loans disbursed "
                     f"in {time.perf_counter() - started:.1f} s"
                 )
             print_credentials(platform, credentials)
