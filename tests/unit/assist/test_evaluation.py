@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from hazina.assist import model as model_module
 from hazina.assist.evaluation import CachingEncoder, choose, grid, reply_latency_ms
 from hazina.assist.knowledge import KnowledgeIndex, packaged_articles
-from hazina.assist.model import ModelKind, Settings, Vectors, train
+from hazina.assist.model import ModelKind, ModelUnavailableError, Settings, Vectors, load, train
 from hazina.assist.training import hazina
 
 
@@ -68,3 +70,15 @@ def test_reply_latency_is_measured_per_question() -> None:
     latency = reply_latency_ms(model, index, data.texts[:30], warm_up=5)
     assert latency["replies"] == 25
     assert 0 < latency["p50"] <= latency["p95"] <= latency["p99"]
+
+
+def test_an_embedding_model_on_disk_needs_the_extra_to_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = hazina()
+    model = train(data.texts, data.labels, ModelKind.embedding, Settings(), CountingEncoder())
+    model.save(tmp_path)
+    assert load(tmp_path, CountingEncoder()).kind is ModelKind.embedding
+    monkeypatch.setattr(model_module, "embedding_available", lambda: False)
+    with pytest.raises(ModelUnavailableError, match="optional extra"):
+        load(tmp_path)
