@@ -13,9 +13,14 @@ from fastapi.testclient import TestClient
 
 from hazina.api.app import create_app
 from hazina.bootstrap import Platform
+from hazina.cli.demo import DEMO_TOTP_SECRET
 from hazina.console.demo import DEMO_OPERATORS
+from hazina.identity.roles import Role
 from hazina.kernel.ids import parse_prefixed, prefixed
 from hazina.kernel.limits import console_page_rows_max
+from hazina.partners.gateway import Partners
+from hazina.partners.tenants import Brand
+from hazina.payments.approvals import ApprovalService
 from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.records import TransactionSearch
 from hazina.risk.aml.cases import Case, CaseNote
@@ -377,7 +382,9 @@ def test_a_journal_entry_needs_a_second_admin(
     assert filed.status_code == 303
     page = app_client.get("/console/approvals")
     assert "your request: another operator decides" in page.text
-    change = app_client.app.state.console_approvals.list("requested", 0, 10)[0]  # type: ignore[attr-defined]
+    approvals = platform.service("console_approvals", lambda p: None)  # the console's own
+    assert isinstance(approvals, ApprovalService)
+    change = approvals.list("requested", 0, 10)[0]
     decide = f"/console/approvals/changes/{prefixed('chg', change.id)}"
     own = app_client.post(decide, data={"csrf_token": csrf_of(page.text), "decision": "approve"})
     assert own.status_code == 422
@@ -443,3 +450,46 @@ def test_operations_cannot_file_a_tariff_change(
         data={"csrf_token": csrf_of(page.text), "kind": "tariff_change", "tariff": "{}"},
     )
     assert answer.status_code == 403
+
+
+def test_a_tenants_operators_get_their_own_console_in_its_brand(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    partners: Partners = app_client.app.state.partners  # type: ignore[attr-defined]
+    partners.tenants.create(
+        "acme", "Acme Money", Brand("Acme Pesa", None, "#112233", "#ffcc00"), "test"
+    )
+    acme = partners.tenants.platform("acme")
+    acme.identity.create_operator(
+        "acme-admin", "Acme admin", "acme-console-password-1", [Role.admin], "test",
+        totp_secret=DEMO_TOTP_SECRET,
+    )  # fmt: skip
+
+    def attempt(username: str, password: str, tenant: str) -> int:
+        app_client.cookies.clear()
+        form = app_client.get("/console/login")
+        answer = app_client.post(
+            "/console/login",
+            data={"csrf_token": csrf_of(form.text), "username": username, "password": password,
+                  "totp": clock.next_totp(), "next": "/console/", "tenant": tenant},
+        )  # fmt: skip
+        return answer.status_code
+
+    # The home admin is not an operator of acme, and acme's admin is not one of home.
+    assert attempt("admin", PASSWORDS["admin"], "acme") == 401
+    assert attempt("acme-admin", "acme-console-password-1", "") == 401
+    assert attempt("admin", PASSWORDS["admin"], "nope") == 401
+    assert attempt("acme-admin", "acme-console-password-1", "acme") == 303
+    page = app_client.get("/console/")
+    assert page.status_code == 200
+    assert "Acme Pesa console" in page.text
+    assert "--brand-primary: #112233" in page.text
+    # Acme's console reads acme's database: none of home's customers.
+    home_customer = platform.payments.list_parties(PartyKind.customer, 0, 1)[0]
+    assert (
+        app_client.get(f"/console/customers/{prefixed('pty', home_customer.id)}").status_code == 404
+    )
+    # Back home, the home brand.
+    assert attempt("admin", PASSWORDS["admin"], "") == 303
+    assert "Hazina console" in app_client.get("/console/").text

@@ -16,10 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from hazina.api.app import problem_from
-from hazina.bootstrap import Platform
 from hazina.console.rendering import STATIC_FOLDER, render
 from hazina.console.security import ForbiddenError, LoginRequiredError, current_viewer
-from hazina.payments.approvals import ApprovalService
 from hazina.payments.errors import PaymentError
 from hazina.risk.aml.errors import CaseError, CaseErrorKind
 
@@ -56,9 +54,7 @@ def install_console(app: FastAPI) -> None:
     platform)."""
     from hazina.console import routes_changes, routes_customers, routes_home, routes_work
 
-    platform: Platform = app.state.platform
     app.state.console_csrf_key = secrets.token_bytes(32)
-    app.state.console_approvals = ApprovalService(platform.ledger, platform.ids, platform.payments)
     app.mount("/console/static", StaticFiles(directory=STATIC_FOLDER), name="console-static")
     app.include_router(routes_home.router, prefix="/console")
     app.include_router(routes_customers.router, prefix="/console")

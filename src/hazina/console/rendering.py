@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from hazina.api.amounts import format_amount
-from hazina.console.security import CSRF_FIELD, CSRF_HEADER, Page, Viewer
+from hazina.console.security import CSRF_FIELD, CSRF_HEADER, Page, Viewer, brand_of
 from hazina.kernel.ids import prefixed
 
 _folder = Path(__file__).parent
@@ -89,7 +89,7 @@ def render(
     return templates.TemplateResponse(
         request,
         template,
-        {"viewer": viewer, "nav": nav, "page": page, **context},
+        {"viewer": viewer, "nav": nav, "page": page, "brand": brand_of(request), **context},
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
     )

@@ -37,8 +37,10 @@ _limit_fields = ("max_balance", "per_transaction", "daily_volume", "monthly_volu
 
 
 def approvals_of(request: Request) -> ApprovalService:
-    service: ApprovalService = request.app.state.console_approvals
-    return service
+    """The change requests of the console's tenant."""
+    return platform_of(request).service(
+        "console_approvals", lambda p: ApprovalService(p.ledger, p.ids, p.payments)
+    )
 
 
 def changes_context(request: Request, viewer: Viewer) -> dict[str, Any]:

@@ -13,7 +13,9 @@ from hazina.console.security import (
     COOKIE_PATH,
     LOGIN_COOKIE,
     SESSION_COOKIE,
+    TENANT_COOKIE,
     CurrentViewer,
+    LoginRequiredError,
     Page,
     check_login_token,
     checked_form,
@@ -22,6 +24,7 @@ from hazina.console.security import (
 )
 from hazina.identity.service import AuthenticationError
 from hazina.kernel.limits import operator_session_lifetime_s
+from hazina.partners.tenants import home_slug
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,16 +73,28 @@ async def log_in(request: Request) -> Response:
     next_path = _safe_next(str(form.get("next") or ""))
     if not all(isinstance(value, str) and value for value in fields.values()):
         return _login_page(request, next_path, "Enter username, password and code.", 422)
+    tenant = str(form.get("tenant") or "").strip() or home_slug
     try:
-        session = platform_of(request).identity.log_in(
-            fields["username"], fields["password"], fields["totp"].strip()
-        )
+        identity = platform_of(request, tenant).identity
+    except LoginRequiredError:  # no such operator: answered as a wrong password is
+        return _login_page(request, next_path, "Wrong username, password or code.", 401)
+    try:
+        session = identity.log_in(fields["username"], fields["password"], fields["totp"].strip())
     except AuthenticationError as error:
         return _login_page(request, next_path, str(error).capitalize() + ".", 401)
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         session.token,
+        max_age=operator_session_lifetime_s,
+        httponly=True,
+        samesite="strict",
+        path=COOKIE_PATH,
+        secure=request.url.scheme == "https",
+    )
+    response.set_cookie(
+        TENANT_COOKIE,
+        tenant,
         max_age=operator_session_lifetime_s,
         httponly=True,
         samesite="strict",
@@ -99,6 +114,7 @@ async def log_out(request: Request, viewer: CurrentViewer) -> Response:
     identity.record(viewer.operator.username, "operator.logged_out", viewer.operator.username)
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
+    response.delete_cookie(TENANT_COOKIE, path=COOKIE_PATH)
     return response
 
 

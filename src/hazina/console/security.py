@@ -22,8 +22,12 @@ from starlette.datastructures import FormData
 from hazina.bootstrap import Platform
 from hazina.identity.roles import Role, Scope
 from hazina.identity.service import AuthenticationError, Operator, Principal
+from hazina.partners.errors import PartnersError
+from hazina.partners.gateway import Partners
+from hazina.partners.tenants import Brand, home_slug
 
 SESSION_COOKIE = "hazina_console"
+TENANT_COOKIE = "hazina_console_tenant"  # which operator's console (a tenant's slug)
 LOGIN_COOKIE = "hazina_console_login"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -106,9 +110,35 @@ class Viewer:
             raise ForbiddenError(f"the {page.value} page is not open to your roles")
 
 
-def platform_of(request: Request) -> Platform:
-    platform: Platform = request.app.state.platform
-    return platform
+def tenant_of(request: Request) -> str:
+    """The tenant whose console this is: the one logged in to (a cookie), else the home one."""
+    return request.cookies.get(TENANT_COOKIE) or home_slug
+
+
+def platform_of(request: Request, tenant: str | None = None) -> Platform:
+    """The platform of the console's tenant (each tenant's operators, data and sessions live
+    in its own database); an unknown tenant means logging in again."""
+    slug = tenant or tenant_of(request)
+    home: Platform = request.app.state.platform
+    partners: Partners | None = getattr(request.app.state, "partners", None)
+    if slug == home_slug or partners is None:
+        return home
+    try:
+        return partners.tenants.platform(slug)
+    except PartnersError:
+        raise LoginRequiredError() from None
+
+
+def brand_of(request: Request) -> Brand:
+    """The tenant's brand (name, logo, colours) for the console's header."""
+    slug = tenant_of(request)
+    partners: Partners | None = getattr(request.app.state, "partners", None)
+    if slug == home_slug or partners is None:
+        return Brand(display_name="Hazina")
+    try:
+        return partners.tenants.get(slug).brand
+    except PartnersError:
+        return Brand(display_name="Hazina")
 
 
 def csrf_for(request: Request, session_token: str) -> str:
