@@ -586,7 +586,8 @@ class AssistService:
                 replies.confirm(action, label), confirming, step.kind, None, intent, confidence
             )
         invariant(step.kind is StepKind.perform, "the last step is carrying an action out")
-        return _Outcome(self._perform(conversation, action), calm, step.kind, None, intent)
+        reply = self._perform(conversation, action)
+        return _Outcome(reply, calm, step.kind, None, intent, confidence)
 
     # -- actions -------------------------------------------------------------------------------
 
