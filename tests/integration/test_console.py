@@ -12,12 +12,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from hazina.api.app import create_app
+from hazina.api.routes_assist import assist_for
 from hazina.bootstrap import Platform
 from hazina.cli.demo import DEMO_TOTP_SECRET
 from hazina.console.demo import DEMO_OPERATORS
 from hazina.identity.roles import Role
 from hazina.kernel.ids import parse_prefixed, prefixed
-from hazina.kernel.limits import console_page_rows_max
+from hazina.kernel.limits import (
+    assist_conversation_messages_max,
+    assist_pin_attempts_max,
+    console_page_rows_max,
+)
 from hazina.partners.gateway import Partners
 from hazina.partners.tenants import Brand
 from hazina.payments.approvals import ApprovalService
@@ -493,3 +498,42 @@ def test_a_tenants_operators_get_their_own_console_in_its_brand(
     # Back home, the home brand.
     assert attempt("admin", PASSWORDS["admin"], "") == 303
     assert "Hazina console" in app_client.get("/console/").text
+
+
+def test_the_assistants_hand_offs_are_worked_in_the_console(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    assistant = assist_for(app_client.app, platform)
+    customer = platform.payments.list_parties(PartyKind.customer, 0, 1)[0]
+    assistant.set_pin(customer.id, "4826", "test")
+    chat = assistant.start(customer.id, "web", "test").conversation.id
+    assistant.send(chat, "check my balance")
+    for _ in range(assist_pin_attempts_max):
+        assistant.send(chat, "1111")
+    [waiting] = assistant.handoffs("waiting")
+    link = f"/console/handoffs/{prefixed('hof', waiting.id)}"
+    # Risk analysts do not work the contact centre's queue.
+    log_in(app_client, clock, "risk")
+    assert app_client.get("/console/handoffs").status_code == 403
+    log_in(app_client, clock, "admin")
+    queue = app_client.get("/console/handoffs")
+    assert queue.status_code == 200
+    assert link in queue.text
+    assert "pin_attempts" in queue.text
+    page = app_client.get(link)
+    assert "check my balance" in page.text
+    assert "1111" not in page.text  # PINs never reach the transcript
+    token = csrf_of(page.text)
+    assert app_client.post(link, data={"csrf_token": token, "action": "claim"}).status_code == 303
+    answer = {"csrf_token": token, "action": "reply", "text": "I have reset your PIN tries."}
+    assert app_client.post(link, data=answer).status_code == 303
+    assert app_client.post(link, data={"csrf_token": token, "action": "resolve"}).status_code == 303
+    done = assistant.handoff(waiting.id)
+    assert done.status == "resolved"
+    assert done.assignee == "operator:admin"
+    transcript = [m.body for m in assistant.transcript(chat, -1, assist_conversation_messages_max)]
+    assert transcript[-1] == "operator:admin: I have reset your PIN tries."
+    assert assistant.conversation(chat).status == "closed"
+    forged = app_client.post(link, data={"csrf_token": "forged", "action": "claim"})
+    assert forged.status_code == 403

@@ -38,6 +38,7 @@ from hazina.assist.service import (
     Message,
 )
 from hazina.assist.training import default_model_folder, starter_model
+from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
 from hazina.kernel.limits import assist_article_length_max, assist_page_max
@@ -90,20 +91,20 @@ def _model_of(app: FastAPI) -> IntentModel:
     return model
 
 
+def assist_for(app: Any, platform: Platform) -> AssistService:
+    """The assistant of one platform (tenant), built on first use and kept with it; one model
+    for all. The operator console's hand-off queue uses it too."""
+
+    def build(each: Platform) -> AssistService:
+        with _lock:  # one model load, however many first requests race
+            model = _model_of(app)
+        return AssistService.on(each, model)
+
+    return platform.service("assist", build)
+
+
 def assist_of(context: Context) -> AssistService:
-    """The platform's assistant, built on first use (one per platform, one model for all)."""
-    app = context.request.app
-    platform = context.platform
-    with _lock:
-        services: dict[int, AssistService] | None = getattr(app.state, "assist_services", None)
-        if services is None:
-            services = {}
-            app.state.assist_services = services
-        service = services.get(id(platform))
-        if service is None:
-            service = AssistService.on(platform, _model_of(app))
-            services[id(platform)] = service
-        return service
+    return assist_for(context.request.app, context.platform)
 
 
 # -- bodies ---------------------------------------------------------------------------------------

@@ -52,7 +52,13 @@ def refusals() -> Iterator[None]:
 def install_console(app: FastAPI) -> None:
     """Add the console's routes, assets and error pages to `app` (whose state holds the
     platform)."""
-    from hazina.console import routes_changes, routes_customers, routes_home, routes_work
+    from hazina.console import (
+        routes_changes,
+        routes_customers,
+        routes_handoffs,
+        routes_home,
+        routes_work,
+    )
 
     app.state.console_csrf_key = secrets.token_bytes(32)
     app.mount("/console/static", StaticFiles(directory=STATIC_FOLDER), name="console-static")
@@ -60,6 +66,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(routes_customers.router, prefix="/console")
     app.include_router(routes_work.router, prefix="/console")
     app.include_router(routes_changes.router, prefix="/console")
+    app.include_router(routes_handoffs.router, prefix="/console")
 
     @app.exception_handler(LoginRequiredError)
     async def _login(request: Request, error: LoginRequiredError) -> Response:

@@ -27,6 +27,7 @@ _nav: tuple[tuple[Page, str, str], ...] = (
     (Page.transactions, "Transactions", "/console/transactions"),
     (Page.cases, "Cases", "/console/cases"),
     (Page.approvals, "Approvals", "/console/approvals"),
+    (Page.handoffs, "Hand-offs", "/console/handoffs"),
     (Page.audit, "Audit log", "/console/audit"),
 )
 

@@ -43,6 +43,7 @@ class Page(StrEnum):
     cases = "cases"
     approvals = "approvals"
     audit = "audit"
+    handoffs = "handoffs"
 
 
 # The scope a page needs (any one of them). The dashboard is every operator's home; its
@@ -62,6 +63,7 @@ _page_scopes: dict[Page, frozenset[Scope]] = {
         }
     ),
     Page.audit: frozenset({Scope.audit_read}),
+    Page.handoffs: frozenset({Scope.assist_read}),
 }
 
 
