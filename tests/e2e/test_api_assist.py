@@ -13,6 +13,7 @@ from hazina.assist.model import IntentModel
 from hazina.assist.training import starter_model
 from hazina.bootstrap import Platform
 from hazina.kernel.clock import FixedClock
+from hazina.partners.tenants import Brand
 from tests.e2e.conftest import PROBLEM_MEDIA_TYPE, Api, World, build_world
 from tests.unit.api.client import TestClient
 
@@ -168,3 +169,21 @@ def test_the_widget_page_is_served_without_a_cdn(chat_world: World) -> None:
     assert "<script src=" not in response.text
     assert "http://" not in response.text
     assert "https://" not in response.text
+
+
+def test_the_widget_wears_a_tenants_brand(chat_world: World) -> None:
+    client = chat_world.api.client
+    partners = client.app.state.partners  # type: ignore[attr-defined]
+    partners.tenants.create("acme", "Acme", Brand("Acme <Pesa>", None, "#112233"), "test")
+    branded = client.get("/assist", params={"tenant": "acme"})
+    assert branded.status_code == 200
+    assert "Acme &lt;Pesa&gt; assistant" in branded.text  # escaped, never markup
+    assert "#112233" in branded.text
+    assert '<meta name="hazina-tenant" content="acme">' in branded.text
+    home = client.get("/assist")
+    assert "Hazina assistant" in home.text
+    assert '<meta name="hazina-tenant" content="">' in home.text
+    unknown = client.get("/assist", params={"tenant": "nope"})
+    assert unknown.status_code == 404
+    assert unknown.json()["code"] == "tenant_not_found"
+    assert client.get("/assist", params={"tenant": "<x>"}).status_code == 422

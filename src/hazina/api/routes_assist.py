@@ -14,11 +14,12 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +43,8 @@ from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
 from hazina.kernel.limits import assist_article_length_max, assist_page_max
+from hazina.partners.errors import PartnersError
+from hazina.partners.tenants import home_slug
 
 logger = logging.getLogger(__name__)
 
@@ -452,7 +455,25 @@ def update_article(context: Caller, slug: str, body: ArticleUpdate) -> ArticleOu
 
 
 @page_router.get("/assist", include_in_schema=False, response_class=HTMLResponse)
-def widget() -> HTMLResponse:
-    """A minimal chat page over the API above; everything it needs is in this one file."""
+def widget(
+    request: Request,
+    tenant: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z][a-z0-9-]{1,31}$")] = None,
+) -> HTMLResponse:
+    """A minimal chat page over the API above; everything it needs is in this one file. With
+    `?tenant=slug`, in that operator's brand (name and colour) and talking to its data."""
     page = (resources.files("hazina.assist") / "widget.html").read_text(encoding="utf-8")
+    if tenant is not None and tenant != home_slug:
+        try:
+            brand = request.app.state.partners.tenants.get(tenant).brand
+        except PartnersError as error:
+            raise ProblemError(error.status, error.code, "Not found", error.message) from None
+        page = (
+            page.replace("Hazina assistant", f"{escape(brand.display_name)} assistant")
+            .replace(_widget_colour, brand.primary_colour)  # checked as #rrggbb on entry
+            .replace('<meta name="hazina-tenant" content="">',
+                     f'<meta name="hazina-tenant" content="{tenant}">')
+        )  # fmt: skip
     return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+
+_widget_colour = "#0b6e4f"
