@@ -17,6 +17,7 @@ from hazina.assist.training import starter_model
 from hazina.bootstrap import Platform
 from hazina.kernel.clock import FixedClock
 from hazina.kernel.limits import assist_pin_attempts_max
+from hazina.risk.aml.cases import dispute_scenario
 from tests.integration.platform_world import Parties, clock, database, platform
 
 __all__ = ["clock", "database", "platform"]
@@ -52,9 +53,7 @@ def world(platform: Platform, model: IntentModel) -> tuple[AssistService, Partie
     bob = parties.customer("Bob")
     parties.fund(agent, alice, 500_000, 500_000)
     parties.send(alice, bob, 12_345)
-    service = AssistService(
-        platform.ledger, platform.clock, platform.ids, platform.payments, platform.loans, model
-    )
+    service = AssistService.on(platform, model)
     alice_party = platform.payments.get_wallet(alice).party_id
     service.set_pin(alice_party, PIN, "tests")
     return service, parties, alice_party
@@ -139,7 +138,7 @@ def test_blocking_waits_for_an_explicit_yes(
     assert platform.payments.get_party(alice).status == "frozen"
 
 
-def test_a_dispute_is_a_reversal_request_and_moves_no_money(
+def test_a_dispute_opens_a_case_and_a_reversal_request_and_moves_no_money(
     world: tuple[AssistService, Parties, int], platform: Platform
 ) -> None:
     service, _, alice = world
@@ -156,6 +155,16 @@ def test_a_dispute_is_a_reversal_request_and_moves_no_money(
     assert request.requested_by == f"assist:conversation:{chat.id}"
     assert f"rvr_{request.id:016x}" in reply
     assert platform.payments.balance(wallet).balance == before
+    # A case in the case queue, about the disputed payment, worked like any other.
+    [case] = [c for c in platform.cases.list_cases() if dispute_scenario in c.scenarios]
+    assert f"cas_{case.id:016x}" in reply
+    assert case.subject_account == wallet
+    assert case.status.value == "open"
+    assert f"rvr_{request.id:016x}" in case.summary
+    detail = platform.cases.detail(case.id)
+    assert [item.transaction_id for item in detail.evidence.transactions] == [
+        request.transaction_id
+    ]
 
 
 def test_customers_not_identified_go_to_a_person_and_agents_need_no_pin(

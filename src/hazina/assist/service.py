@@ -4,8 +4,8 @@ Each customer message is checked, read by the intent model (outside any database
 model is the slow part), turned into a step by the pure dialogue, carried out through the
 platform's own services (payments for balances, statements, disputes and blocking; loans for
 loan balances), and written with its reply as one unit of work. Messages of one conversation
-are handled one at a time. Nothing moves money: a dispute is a reversal request that staff
-approve, and blocking freezes the customer. Both wait for the customer's explicit yes.
+are handled one at a time. Nothing moves money: a dispute is a case and a reversal request
+that staff approve, and blocking freezes the customer. Both wait for the customer's explicit yes.
 PINs are argon2id hashes; a PIN typed into the chat is checked and then forgotten: the
 transcript keeps "[withheld: PIN]" and nothing here logs message text.
 """
@@ -62,6 +62,8 @@ from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.errors import PaymentError
 from hazina.payments.records import TransactionSearch
 from hazina.payments.service import PaymentsService
+from hazina.risk.aml.case_model import EvidenceTransaction
+from hazina.risk.aml.cases import CaseService
 
 if TYPE_CHECKING:
     from hazina.bootstrap import Platform
@@ -234,6 +236,7 @@ class AssistService:
         model: IntentModel,
         *,
         confidence_threshold: float = default_confidence_threshold,
+        cases: CaseService | None = None,
     ) -> None:
         invariant(0.0 < confidence_threshold < 1.0, "the threshold is a probability")
         self._ledger = ledger
@@ -241,6 +244,7 @@ class AssistService:
         self._ids = ids
         self._payments = payments
         self._loans = loans
+        self._cases = cases
         self.model = model
         self.confidence_threshold = confidence_threshold
         ledger.store.ensure_schema("assist", SCHEMA)
@@ -258,8 +262,9 @@ class AssistService:
     def on(cls, platform: Platform, model: IntentModel) -> AssistService:
         """The assistant over a platform's services."""
         return cls(
-            platform.ledger, platform.clock, platform.ids, platform.payments, platform.loans, model
-        )
+            platform.ledger, platform.clock, platform.ids, platform.payments, platform.loans, model,
+            cases=platform.cases,
+        )  # fmt: skip
 
     # -- the knowledge base --------------------------------------------------------------------
 
@@ -660,8 +665,10 @@ class AssistService:
             request = self._payments.request_reversal(
                 subject, actor, "customer dispute opened in the assistant"
             )
+            case = self._open_dispute_case(wallet.id, subject, request.id, actor)
+            opened = "" if case is None else f" and case cas_{case:016x}"
             return (
-                f"I have opened a dispute (reversal request rvr_{request.id:016x}) on "
+                f"I have opened a dispute (reversal request rvr_{request.id:016x}{opened}) on "
                 f"txn_{subject:016x}. Our staff will review it; you will be told the outcome."
             )
         invariant(action is Action.block_wallet, "every action is handled")
@@ -670,6 +677,25 @@ class AssistService:
             "Your wallet is blocked: nothing can be sent or received. To unblock it, visit an "
             "agent or a Hazina shop with your ID."
         )
+
+    def _open_dispute_case(
+        self, wallet_id: int, transaction_id: int, request_id: int, actor: str
+    ) -> int | None:
+        """A case for the dispute in the case queue, beside the reversal request staff decide."""
+        if self._cases is None:
+            return None
+        payment = self._payments.get_transaction(transaction_id)
+        case = self._cases.open_dispute(
+            wallet_id,
+            EvidenceTransaction(
+                payment.id, payment.payer_wallet, payment.payee_wallet, payment.amount,
+                payment.currency, payment.created_at_ns,
+            ),
+            f"Customer disputes txn_{payment.id:016x} in the assistant; reversal request "
+            f"rvr_{request_id:016x}.",
+            actor,
+        )  # fmt: skip
+        return case.id
 
     def _recent(self, wallet: Any, action: Action) -> str:
         found = self._payments.search_transactions(

@@ -39,6 +39,8 @@ from hazina.risk.aml.case_schema import SCHEMA
 from hazina.risk.aml.errors import invalid, not_found
 from hazina.risk.aml.graph import TransactionGraph
 
+dispute_scenario = "customer_dispute"  # a case a customer opened by disputing a payment
+
 
 @dataclass(frozen=True, slots=True)
 class Case:
@@ -154,6 +156,48 @@ class CaseService:
         assert case_id is not None
         return self.get(case_id)
 
+    def open_dispute(
+        self, subject: int, payment: EvidenceTransaction, summary: str, opened_by: str
+    ) -> Case:
+        """A case for a customer's dispute of one payment (`subject` is the customer's
+        account): always a case of its own (scenario `customer_dispute`), the payment as its
+        evidence, worked and closed like any other."""
+        actor = check_actor(opened_by, "opened_by")
+        if not summary.strip():
+            raise invalid("summary_required", "a dispute says what is disputed")
+        if subject not in (payment.source, payment.destination):
+            raise invalid("evidence_subject_mismatch", "the customer must be party to the payment")
+        case_id = self._ids.next_id()
+
+        def work(unit: LedgerUnit) -> None:
+            unit.sql.execute(
+                f"INSERT INTO risk_cases ({_CASE_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case_id, subject, CaseStatus.open.value, None,
+                    json.dumps([dispute_scenario]), summary.strip(), None, None, None, 0,
+                    actor, unit.now_ns, unit.now_ns, None, 1,
+                ),
+            )  # fmt: skip
+            self._history(unit, case_id, "status", actor, "opened")
+            unit.sql.execute(
+                "INSERT INTO risk_case_evidence (case_id, transaction_id, source_account,"
+                " destination_account, amount, currency, occurred_at_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    case_id, payment.transaction_id, payment.source, payment.destination,
+                    payment.amount, payment.currency, payment.timestamp_ns,
+                ),
+            )  # fmt: skip
+            other = payment.destination if payment.source == subject else payment.source
+            unit.sql.executemany(
+                "INSERT INTO risk_case_accounts (case_id, account, hops) VALUES (?, ?, ?)",
+                [(case_id, subject, 0), (case_id, other, 1)],
+            )
+
+        self._ledger.run(work)
+        return self.get(case_id)
+
     def _open(
         self,
         subject: int,
@@ -186,8 +230,9 @@ class CaseService:
             typology, scenarios, summary = case_summary(written)
             row = sql.fetch_one(
                 f"SELECT {_CASE_COLUMNS} FROM risk_cases"
-                " WHERE subject_account = ? AND status <> 'closed' ORDER BY id LIMIT 1",
-                (subject,),
+                " WHERE subject_account = ? AND status <> 'closed' AND scenarios NOT LIKE ?"
+                " ORDER BY id LIMIT 1",
+                (subject, f"%{dispute_scenario}%"),  # a customer's dispute stays its own case
             )
             if row is None:
                 case_id = self._ids.next_id()
