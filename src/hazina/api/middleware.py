@@ -16,7 +16,6 @@ import math
 import re
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Final
 
@@ -25,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hazina.api.problems import problem_response, request_id_of
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import rate_limit_keys_max, request_id_length_max
+from hazina.kernel.rate import TokenBucket, TokenBuckets
 
 _request_id_header: Final = b"x-request-id"
 _acceptable_request_id: Final = re.compile(rb"[\x21-\x7e]{1,%d}" % request_id_length_max)
@@ -100,16 +100,6 @@ def client_key(scope: Scope) -> str:
     return f"host:{client[0]}" if client else "host:unknown"
 
 
-class _Bucket:
-    """Tokens left for one key, as of `updated_at` on the limiter's clock."""
-
-    __slots__ = ("tokens", "updated_at")
-
-    def __init__(self, tokens: float, updated_at: float) -> None:
-        self.tokens = tokens
-        self.updated_at = updated_at
-
-
 class RateLimitMiddleware:
     """A token bucket per key: `burst` requests at once, refilled at `rate_per_second`.
 
@@ -143,7 +133,7 @@ class RateLimitMiddleware:
         self.clock = clock
         self.exempt_paths = exempt_paths
         self.tracked_keys_max = tracked_keys_max
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets = TokenBuckets(tracked_keys_max)
         self._limit_header = (b"ratelimit-limit", str(burst).encode("ascii"))
 
     @property
@@ -172,23 +162,8 @@ class RateLimitMiddleware:
 
         await self.app(scope, receive, send_with_rate_limit)
 
-    def _refilled_bucket(self, key: str, now: float) -> _Bucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = _Bucket(float(self.burst), now)
-            self._buckets[key] = bucket
-            if len(self._buckets) > self.tracked_keys_max:
-                self._buckets.popitem(last=False)
-        else:
-            self._buckets.move_to_end(key)
-            elapsed_s = now - bucket.updated_at
-            if elapsed_s > 0:  # a clock that steps back refills nothing rather than draining
-                bucket.tokens = min(
-                    float(self.burst), bucket.tokens + elapsed_s * self.rate_per_second
-                )
-                bucket.updated_at = now
-        invariant(len(self._buckets) <= self.tracked_keys_max, "tracked keys stay bounded")
-        return bucket
+    def _refilled_bucket(self, key: str, now: float) -> TokenBucket:
+        return self._buckets.refilled(key, now, self.rate_per_second, self.burst)
 
     async def _refuse(self, tokens: float, scope: Scope, receive: Receive, send: Send) -> None:
         wait_s = (1.0 - tokens) / self.rate_per_second

@@ -34,6 +34,7 @@ from hazina.bootstrap import (
 )
 from hazina.cli.demo import ensure_demo_model, print_credentials, seed_demo
 from hazina.cli.webhooks import webhooks_job
+from hazina.credit.loans.service import day_of
 from hazina.identity.totp import totp_code
 from hazina.kernel.limits import (
     aml_scan_interval_s,
@@ -89,8 +90,7 @@ def loans_sweep(platform: Platform) -> None:
 
 def loans_close_day(platform: Platform) -> None:
     """Close the loans' day through yesterday: catches up missed days, a no-op when done."""
-    today = platform.clock.now_ns() // (86_400 * 1_000_000_000)
-    results = platform.loans.close_day(today - 1)
+    results = platform.loans.close_day(day_of(platform.clock.now_ns()) - 1)
     accrued = sum(result.accrued for result in results)
     if accrued:
         console.print(f"loans: end of day over {len(results)} loans, {accrued} interest accrued")

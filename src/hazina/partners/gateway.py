@@ -13,15 +13,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from hazina.bootstrap import Platform
 from hazina.identity.roles import Scope
 from hazina.identity.service import Principal
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import rate_limit_keys_max
+from hazina.kernel.rate import TokenBuckets
 from hazina.partners.apps import (
     ApprovedApp,
     AppTerms,
@@ -36,38 +36,19 @@ _day_ns = 86_400 * 1_000_000_000
 currencies = ("KES",)
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated_at: float
-
-
 class PartnerLimiter:
     """Per app: a token bucket (its granted rate and burst) and its daily quota, in memory,
     with the day's count started from what the usage table already holds."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets = TokenBuckets(rate_limit_keys_max)
         self._lock = threading.Lock()
 
     def take(self, app: PartnerApp) -> None:
         now = self._clock()
         with self._lock:
-            bucket = self._buckets.get(app.client_id)
-            if bucket is None:
-                bucket = _Bucket(float(app.burst), now)
-                self._buckets[app.client_id] = bucket
-                if len(self._buckets) > rate_limit_keys_max:
-                    self._buckets.popitem(last=False)
-            else:
-                self._buckets.move_to_end(app.client_id)
-                if now > bucket.updated_at:
-                    bucket.tokens = min(
-                        float(app.burst),
-                        bucket.tokens + (now - bucket.updated_at) * app.rate_per_second,
-                    )
-                    bucket.updated_at = now
+            bucket = self._buckets.refilled(app.client_id, now, app.rate_per_second, app.burst)
             if bucket.tokens < 1.0:
                 wait_s = max(1, math.ceil((1.0 - bucket.tokens) / app.rate_per_second))
                 raise GatewayError(
@@ -114,8 +95,6 @@ class Partners:
         self.tokens = TokenService(home.ledger, home.clock)
         self.limiter = PartnerLimiter()
         self.meter = UsageMeter()
-        self._apps: dict[str, PartnerAppService] = {}
-        self._lock = threading.Lock()
 
     def close(self) -> None:
         self.flush_usage()
@@ -131,16 +110,12 @@ class Partners:
             raise GatewayError(error.status, error.code, error.message) from None
 
     def apps(self, tenant: str | None) -> PartnerAppService:
+        """The partner apps of a tenant, a service kept with the tenant's platform."""
         slug, platform = self.platform_for(tenant)
-        with self._lock:
-            service = self._apps.get(slug)
-            if service is None or service._ledger is not platform.ledger:
-                service = PartnerAppService(
-                    platform.ledger, platform.clock, platform.ids, platform.payments, slug,
-                    currencies,
-                )  # fmt: skip
-                self._apps[slug] = service
-            return service
+        return platform.service(
+            "partner_apps",
+            lambda p: PartnerAppService(p.ledger, p.clock, p.ids, p.payments, slug, currencies),
+        )
 
     # -- partner requests ----------------------------------------------------------------------
 

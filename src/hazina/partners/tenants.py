@@ -99,7 +99,8 @@ class TenantDirectory:
         if not _slug.match(slug) or slug == home_slug:
             raise TenantError(422, "tenant_slug_invalid", "2-32 of a-z, 0-9, '-'; not 'home'")
         brand.check()
-        if len(self.list()) >= tenants_max:
+        counted = self.home.ledger.store.reader().fetch_one("SELECT count(*) FROM tenants")
+        if counted is not None and int(counted[0]) >= tenants_max:
             raise TenantError(409, "tenants_full", f"at most {tenants_max} tenants")
         database = self._database_for(slug)
 
@@ -141,10 +142,8 @@ class TenantDirectory:
             if opened is not None:
                 return opened
             tenant = self.get(slug)
-            if len(self._open) >= tenant_platforms_open_max:
-                _, oldest = next(iter(self._open.items()))
-                self._open.pop(next(iter(self._open)))
-                oldest.close()
+            if len(self._open) >= tenant_platforms_open_max:  # close the longest open
+                self._open.pop(next(iter(self._open))).close()
             opened = build_platform(tenant.database, clock=self.home.clock)
             self._open[slug] = opened
             invariant(len(self._open) <= tenant_platforms_open_max, "open platforms bounded")

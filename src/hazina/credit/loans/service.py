@@ -901,12 +901,11 @@ class LoansService:
         in full. Loans still running in stage 1-2, approved but not disbursed, or declined have
         no outcome yet and are left out. In loan id order, from `after_id`."""
         rows = self._reader().fetch_all(
-            f"SELECT a.{_APPLICATION_COLUMNS.replace(', ', ', a.')},"
-            " CASE WHEN l.status = 'repaid' THEN 0 ELSE 1 END"
-            " FROM loan_applications a JOIN loans l ON l.id = a.loan_id"
-            " WHERE a.loan_id > ? AND (l.status IN ('repaid', 'written_off')"
-            " OR (l.status = 'active' AND l.stage = 3))"
-            " ORDER BY a.loan_id LIMIT ?",
+            f"SELECT {_APPLICATION_COLUMNS}, outcome FROM loan_applications JOIN"
+            " (SELECT id, CASE WHEN status = 'repaid' THEN 0 ELSE 1 END AS outcome FROM loans"
+            "  WHERE status IN ('repaid', 'written_off') OR (status = 'active' AND stage = 3))"
+            " AS decided ON decided.id = loan_id"
+            " WHERE loan_id > ? ORDER BY loan_id LIMIT ?",
             (after_id, limit),
         )
         return [(_application_from_row(row[:-1]), int(row[-1])) for row in rows]
