@@ -134,9 +134,8 @@ def revoke_token(
     revoked. An unknown or expired token is not an error."""
     identifier, secret = _client_credentials(authorization, client_id, client_secret)
     partners = partners_of(request)
-    slug = identifier.split(".", 1)[0] if "." in identifier else ""
     try:
-        partners.apps(slug).authenticate_client(identifier, secret)
+        partners.authenticate_client(identifier, secret)
     except PartnersError:
         raise _oauth_problem(401, "invalid_client", "client authentication failed") from None
     try:

@@ -130,12 +130,12 @@ class Partners:
                 "Hazina-Tenant header names",
             )  # fmt: skip
         slug, platform = self.platform_for(claims.tenant)
-        app = self.apps(slug).by_client_id(claims.client_id)
+        service = self.apps(slug)
+        app = service.by_client_id(claims.client_id)
         if app is None or app.status != "approved":
             raise GatewayError(401, "unauthenticated", "the app is not approved or was revoked")
         self.limiter.take(app)
         day = platform.clock.now_ns() // _day_ns
-        service = self.apps(slug)
         used = self.meter.count(
             slug,
             app.client_id,
@@ -159,14 +159,20 @@ class Partners:
 
     # -- onboarding ----------------------------------------------------------------------------
 
+    def authenticate_client(self, client_id: str, client_secret: str) -> PartnerApp:
+        """The approved app of these credentials (its tenant is the client id's prefix); one
+        error, `invalid_client`, for an unknown tenant, app or secret alike."""
+        slug = client_id.split(".", 1)[0] if "." in client_id else ""
+        try:
+            return self.apps(slug).authenticate_client(client_id, client_secret)
+        except (GatewayError, PartnerAppError):
+            raise GatewayError(401, "invalid_client", "client authentication failed") from None
+
     def token_for(
         self, client_id: str, client_secret: str, requested: frozenset[Scope] | None
     ) -> AccessToken:
-        slug = client_id.split(".", 1)[0] if "." in client_id else ""
-        try:
-            app = self.apps(slug).authenticate_client(client_id, client_secret)
-        except (GatewayError, PartnerAppError):
-            raise GatewayError(401, "invalid_client", "client authentication failed") from None
+        app = self.authenticate_client(client_id, client_secret)
+        slug = client_id.split(".", 1)[0]
         scopes = app.scopes if requested is None else requested
         if not scopes <= app.scopes:
             raise GatewayError(400, "invalid_scope", "the app was not granted every scope asked")
