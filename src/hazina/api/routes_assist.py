@@ -52,7 +52,7 @@ router = APIRouter(tags=["assistant"])
 page_router = APIRouter()
 
 _lock = threading.Lock()
-_status_of_kind = {
+status_of_assist_error = {
     AssistErrorKind.not_found: 404,
     AssistErrorKind.conflict: 409,
     AssistErrorKind.invalid: 422,
@@ -66,7 +66,9 @@ MODEL_ENVIRONMENT_VARIABLE = "HAZINA_ASSIST_MODEL"
 
 
 def _problem(error: AssistError) -> ProblemError:
-    return ProblemError(_status_of_kind[error.kind], error.code, _titles[error.kind], error.message)
+    return ProblemError(
+        status_of_assist_error[error.kind], error.code, _titles[error.kind], error.message
+    )
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hazina.api.routes_assist import assist_for
+from hazina.api.routes_assist import assist_for, status_of_assist_error
 from hazina.assist.service import AssistError, AssistService
 from hazina.console.app import ConsoleRefusedError
 from hazina.console.rendering import render
@@ -22,7 +22,6 @@ from hazina.kernel.limits import assist_conversation_messages_max, console_page_
 router = APIRouter(include_in_schema=False)
 HandoffsViewer = Annotated[Viewer, page_viewer(Page.handoffs)]
 _statuses = ("waiting", "claimed", "resolved")
-_refusal_status = {"not_found": 404, "conflict": 409, "invalid": 422}
 
 
 def _assistant(request: Request) -> AssistService:
@@ -51,7 +50,7 @@ def handoff(request: Request, viewer: HandoffsViewer, handoff_id: str) -> Respon
     try:
         found = assistant.handoff(parse_console_id("hof", handoff_id, "hand-off"))
     except AssistError as error:
-        raise ConsoleRefusedError(_refusal_status[error.kind.value], error.message) from None
+        raise ConsoleRefusedError(status_of_assist_error[error.kind], error.message) from None
     messages = assistant.transcript(found.conversation_id, -1, assist_conversation_messages_max)
     return render(
         request,
@@ -83,7 +82,7 @@ async def act_on_handoff(request: Request, viewer: HandoffsViewer, handoff_id: s
         else:
             raise ConsoleRefusedError(422, "choose claim, reply or resolve")
     except AssistError as error:
-        raise ConsoleRefusedError(_refusal_status[error.kind.value], error.message) from None
+        raise ConsoleRefusedError(status_of_assist_error[error.kind], error.message) from None
     platform_of(request).identity.record(
         viewer.actor, f"handoff.{action}", prefixed("hof", identifier)
     )
