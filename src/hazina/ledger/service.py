@@ -15,7 +15,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -81,11 +80,40 @@ class BatchTooLargeError(ValueError):
         self.limit = limit
 
 
+class _Reply:
+    """One caller's answer from the committer: a lock the caller blocks on until it is set.
+
+    Lighter than `concurrent.futures.Future` (no condition variable, waiter list or callbacks):
+    with single-transfer callers, waking them is a part of every group's cycle."""
+
+    __slots__ = ("_done", "_error", "_value")
+
+    def __init__(self) -> None:
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def set_result(self, value: Any) -> None:
+        self._value = value
+        self._done.release()
+
+    def set_exception(self, error: BaseException) -> None:
+        self._error = error
+        self._done.release()
+
+    def result(self) -> Any:
+        self._done.acquire()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 @dataclass(slots=True)
 class _Request:
     kind: str  # "accounts" | "transfers" | "expire" | "unit"
     batch: Sequence[AccountRequest] | Sequence[TransferRequest]
-    future: Future[Any]
+    future: _Reply
     work: Callable[[LedgerUnit], Any] | None = None
     enqueued_at: float = field(default_factory=time.monotonic)
 
@@ -170,9 +198,9 @@ class LedgerService:
         if self._closed:
             raise RuntimeError("the ledger service is closed")
         self._ensure_committer()
-        future: Future[Any] = Future()
-        self._queue.put(_Request(kind, batch, future, work))
-        return future.result()
+        reply = _Reply()
+        self._queue.put(_Request(kind, batch, reply, work))
+        return reply.result()
 
     def _ensure_committer(self) -> None:
         if self._committer is not None:

@@ -933,8 +933,14 @@ class PostgresWriteTransaction:
         try:
             # In pipeline mode the batch's writes, its journal entry and COMMIT go in one round
             # trip: a write that fails (every check is in the statements themselves) fails the
-            # transaction, and its COMMIT then rolls back; the error is raised here.
-            self._connection.commit()
+            # transaction, and its COMMIT then rolls back; the error is raised here. COMMIT is
+            # queued as a statement and the pipeline left at once, so one Sync answers both
+            # (`Connection.commit()` syncs, and leaving the pipeline would sync again).
+            if self._pipeline is not None:
+                self._cursor.execute("COMMIT")
+                self.end_pipeline()
+            else:
+                self._connection.commit()
         except psycopg.Error as error:
             if self._connection.closed or self._connection.broken or _connection_lost(error):
                 # COMMIT was sent and the connection broke: it may or may not have happened.
