@@ -8,7 +8,9 @@ the tests fail and say so: a browser test that skips proves nothing.
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +28,12 @@ from tests.browser.world import ShiftableClock, copy_world, open_world, seeded_c
 __all__ = ["seeded_console_world"]
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+# Screenshots go to a scratch folder, so a test run leaves the working tree as it was;
+# `HAZINA_SCREENSHOTS=docs/console` refreshes the ones the docs show.
+SCREENSHOTS = Path(
+    os.environ.get("HAZINA_SCREENSHOTS")
+    or Path(tempfile.gettempdir()) / "hazina-console-screenshots"
+)
 _server_start_s = 20
 
 

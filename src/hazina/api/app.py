@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from importlib import resources
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import Response
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from hazina.api.middleware import RateLimitMiddleware, RequestIdMiddleware
@@ -158,7 +165,10 @@ def create_app(
             "`Idempotency-Key`; lists use cursor pagination."
         ),
         responses=PROBLEM_RESPONSES,
+        docs_url=None,  # served by `_install_offline_docs`, from the package, not a CDN
+        redoc_url=None,
     )
+    _install_offline_docs(app)
     app.state.platform = platform
     app.state.partners = partners or Partners(platform, platform.database)
     install_problem_handlers(app)
@@ -224,11 +234,52 @@ def create_app(
         RateLimitMiddleware,
         rate_per_second=rate_per_second,
         burst=burst,
-        exempt_paths=frozenset({"/healthz", "/openapi.json", "/docs"}),
+        exempt_paths=frozenset({"/healthz", "/openapi.json", "/docs", "/redoc"}),
     )
     app.add_middleware(RequestIdMiddleware)
     _declare_replay_header(app)
     return app
+
+
+docs_assets_path = "/docs/assets"
+
+
+def _install_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc with their scripts and styles served by this
+    app (from the `fastapi-offline` package) instead of FastAPI's default CDN: a laptop or an
+    operator's network without internet access still gets working API docs."""
+    app.mount(
+        docs_assets_path,
+        StaticFiles(directory=str(resources.files("fastapi_offline") / "static")),
+        name="docs-assets",
+    )
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=oauth2_redirect_url,
+            swagger_js_url=f"{docs_assets_path}/swagger-ui-bundle.js",
+            swagger_css_url=f"{docs_assets_path}/swagger-ui.css",
+            swagger_favicon_url=f"{docs_assets_path}/favicon.png",
+        )
+
+    @app.get(oauth2_redirect_url, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{docs_assets_path}/redoc.standalone.js",
+            redoc_favicon_url=f"{docs_assets_path}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def _declare_replay_header(app: FastAPI) -> None:
