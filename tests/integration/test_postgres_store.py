@@ -11,8 +11,9 @@ import psycopg
 import pytest
 
 from hazina.kernel.clock import FixedClock
-from hazina.ledger.domain.flags import AccountFlags
-from hazina.ledger.domain.model import AccountRequest, QueryFilter, TransferRequest
+from hazina.ledger.audit import verify
+from hazina.ledger.domain.flags import AccountFlags, TransferFlags
+from hazina.ledger.domain.model import AccountRequest, PendingState, QueryFilter, TransferRequest
 from hazina.ledger.domain.results import CreateTransferStatus
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import StoreError, TransientStoreError
@@ -129,6 +130,78 @@ def test_each_store_sees_what_the_others_committed(ledger: LedgerService, dsn: s
             assert [a.debits_posted for a in service.lookup_accounts([1, 2])] == [30, 0]
     finally:
         other.close()
+
+
+def _postgres(service: LedgerService) -> PostgresLedgerStore:
+    store = service.store
+    assert isinstance(store, PostgresLedgerStore)
+    return store
+
+
+def test_groups_of_new_transfers_write_without_reading_first(ledger: LedgerService) -> None:
+    """After its own commit a store trusts what it wrote: the next group of new transfers
+    between accounts it holds goes to the database with its check and no read before."""
+    store = _postgres(ledger)
+    assert ledger.create_transfers([TransferRequest(1, 1, 2, 10, 1, 1)]) == []
+    trusted = store.unread_groups
+    for transfer_id in range(2, 12):
+        assert ledger.create_transfers([TransferRequest(transfer_id, 1, 2, 10, 1, 1)]) == []
+    assert store.unread_groups == trusted + 10
+    assert store.stale_groups == 0
+    # A repeated id goes through the same path: the database finds it stored, the group is
+    # redone reading first, and the answer is the one reading would have given.
+    repeat = ledger.create_transfers([TransferRequest(5, 1, 2, 10, 1, 1)])
+    assert [r.status for r in repeat] == [S.exists]
+    assert store.stale_groups == 1
+    assert [a.debits_posted for a in ledger.lookup_accounts([1, 2])] == [110, 0]
+    assert verify(store).ok
+
+
+def test_a_group_that_trusted_a_stale_cache_is_redone_reading_first(
+    ledger: LedgerService, dsn: str
+) -> None:
+    """Another writer commits between two of ours: our next group of new transfers, written
+    without reading, is refused by the database and redone with what the other wrote."""
+    store = _postgres(ledger)
+    other = LedgerService(PostgresLedgerStore(dsn), FixedClock())
+    try:
+        assert ledger.create_transfers([TransferRequest(1, 1, 2, 10, 1, 1)]) == []
+        assert other.create_transfers([TransferRequest(2, 1, 2, 7, 1, 1)]) == []
+        stale = store.stale_groups
+        # Id 2 is the other writer's (same fields: exists), id 3 is new.
+        results = ledger.create_transfers(
+            [TransferRequest(2, 1, 2, 7, 1, 1), TransferRequest(3, 1, 2, 5, 1, 1)]
+        )
+        assert [(r.index, r.status) for r in results] == [(0, S.exists)]
+        assert store.stale_groups == stale + 1
+        assert [a.debits_posted for a in ledger.lookup_accounts([1, 2])] == [22, 0]
+        assert [a.credits_posted for a in other.lookup_accounts([1, 2])] == [0, 22]
+        assert verify(store).ok
+    finally:
+        other.close()
+
+
+def test_a_pending_transfer_that_came_due_expires_before_a_trusting_group(dsn: str) -> None:
+    """Nothing is read before a trusting group, but expiries still come first: the database
+    sees a pending transfer due, refuses the group, and the redo voids it before applying."""
+    clock = FixedClock()
+    service = LedgerService(PostgresLedgerStore(dsn), clock)
+    store = _postgres(service)
+    try:
+        assert service.create_accounts([AccountRequest(1, 1, 1), AccountRequest(2, 1, 1)]) == []
+        hold = TransferRequest(1, 1, 2, 50, 1, 1, int(TransferFlags.pending), timeout=2)
+        assert service.create_transfers([hold]) == []
+        assert service.create_transfers([TransferRequest(2, 1, 2, 5, 1, 1)]) == []  # not due
+        assert store.stale_groups == 0
+        clock.advance_seconds(3)
+        assert service.create_transfers([TransferRequest(3, 1, 2, 5, 1, 1)]) == []
+        assert store.stale_groups == 1
+        assert service.lookup_pending([1])[0].state == PendingState.expired
+        account = service.lookup_accounts([1])[0]
+        assert (account.debits_pending, account.debits_posted) == (0, 10)
+        assert verify(store).ok
+    finally:
+        service.close()
 
 
 def test_a_raw_write_to_accounts_invalidates_the_cache(ledger: LedgerService, dsn: str) -> None:

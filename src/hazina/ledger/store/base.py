@@ -32,6 +32,12 @@ class TransientStoreError(StoreError):
     """A failure that a retry may cure: serialization failure, deadlock, busy database."""
 
 
+class StaleReadError(TransientStoreError):
+    """A write that trusted what this store last committed (instead of reading the database
+    first) found the database moved on: another writer committed, or an id assumed new was
+    stored. Nothing was written; redo the group at once, reading first."""
+
+
 class GroupWriteError(StoreError):
     """Writing the ledger's own rows of a group failed (on SQLite's writer thread): the whole
     group fails, whichever unit of work happened to touch the database next."""
@@ -64,12 +70,23 @@ class WriteTransaction(Protocol):
         ...
 
     def open(
-        self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
+        self,
+        now_ns: int,
+        expiry_limit: int,
+        transfer_ids: Set[int] = frozenset(),
+        account_ids: Set[int] = frozenset(),
+        all_new: bool = False,
     ) -> tuple[int, int, bytes, list[Transfer]]:
         """Start the transaction: (sequence, last timestamp, hash) of the newest journal entry,
         locked, and up to `expiry_limit` pending transfers, still pending, whose expiry is at
         or before the transaction's first timestamp, max(`now_ns`, last timestamp + 1).
-        `transfer_ids` may be looked up at the same time, for a later `load`."""
+        `transfer_ids` may be looked up at the same time, for a later `load`.
+
+        `all_new`: the group only creates transfers (`transfer_ids` are their ids; no post or
+        void names a stored pending transfer) between `account_ids`. A store may then trust
+        what it last committed instead of reading first: that nothing moved since, none of
+        the ids is stored and nothing is due to expire; the database checks all of it with
+        the writes and the commit raises `StaleReadError` when any was untrue."""
         ...
 
     def load(

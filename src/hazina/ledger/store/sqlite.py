@@ -415,9 +415,15 @@ class SqliteWriteTransaction:
             self._write(lambda: _insert_transfers(connection, rows), large=True)
 
     def open(
-        self, now_ns: int, expiry_limit: int, transfer_ids: Set[int] = frozenset()
+        self,
+        now_ns: int,
+        expiry_limit: int,
+        transfer_ids: Set[int] = frozenset(),
+        account_ids: Set[int] = frozenset(),
+        all_new: bool = False,
     ) -> tuple[int, int, bytes, list[Transfer]]:
-        # In process, a look-up costs no round trip: `transfer_ids` wait for `load`.
+        # In process, a look-up costs no round trip: `transfer_ids` wait for `load`, and
+        # reading first is as cheap as trusting a cache (`all_new` changes nothing here).
         self.wait_for_writer()
         sequence, timestamp_last, hash_last = self._head()
         due = self._due_expiries(max(now_ns, timestamp_last + 1), expiry_limit)
