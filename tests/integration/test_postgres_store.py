@@ -44,7 +44,8 @@ def _end_sessions(dsn: str) -> int:
     """Terminate every session of this ledger database but ours, as a failover would."""
     with psycopg.connect(dsn, autocommit=True) as connection:
         rows = connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            # Waits (up to 5 s) until each is gone, as a failover is over before the next write.
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
             " WHERE application_name = %s AND pid <> pg_backend_pid()",
             (namespace_of(dsn),),
         ).fetchall()

@@ -1062,12 +1062,19 @@ class PostgresBackend:
             # the write lock, and its writes travel with the COMMIT still to come (one round
             # trip), so it may be idle or still running them. Kill it and wait until it is
             # gone, so that the COMMIT cannot reach it.
-            rows = admin.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-            ).fetchall()
-            if len(rows) != 1:
-                raise SimulationError(f"expected one writer in a transaction, found {rows}")
+            # (A group that did not read first sent BEGIN without waiting for it: the server
+            # may still be starting the transaction, so look until it shows.)
+            deadline = time.monotonic() + self.backend_exit_timeout_s
+            while True:
+                rows = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                ).fetchall()
+                if len(rows) == 1:
+                    break
+                if len(rows) > 1 or time.monotonic() > deadline:
+                    raise SimulationError(f"expected one writer in a transaction, found {rows}")
+                time.sleep(0.001)
             pid = rows[0][0]
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
             deadline = time.monotonic() + self.backend_exit_timeout_s

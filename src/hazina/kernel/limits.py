@@ -28,6 +28,10 @@ group_commit_requests_max: Final = 64  # caller requests gathered into one datab
 # before (answered moments ago, about to send again), when that group had more than one:
 # two cohorts that take turns at commit become one group, sharing one fsync.
 group_commit_linger_us: Final = 200
+# A PostgreSQL writer writes a group of new transfers without reading first only this soon
+# after its own last commit; after a pause it reads first, so a connection the server dropped
+# meanwhile fails before COMMIT (retried) rather than at it (outcome unknown).
+ledger_trust_own_commit_ms: Final = 1_000
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
 transfer_apply_chunk_max: Final = 1_024  # events applied before their rows go to the writer
 

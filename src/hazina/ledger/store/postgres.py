@@ -31,8 +31,10 @@ The database is the last line of defence (tested by writing around the applicati
 
 from __future__ import annotations
 
+import select
 import struct
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
@@ -46,7 +48,11 @@ from psycopg.pq import Format
 from psycopg.types.numeric import IntLoader
 
 from hazina.kernel.invariant import invariant
-from hazina.kernel.limits import database_busy_timeout_ms, query_limit_max
+from hazina.kernel.limits import (
+    database_busy_timeout_ms,
+    ledger_trust_own_commit_ms,
+    query_limit_max,
+)
 from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry, genesis_hash
 from hazina.ledger.domain.model import (
@@ -601,6 +607,19 @@ def _connection_lost(error: psycopg.Error) -> bool:
     return sqlstate.startswith("08") or sqlstate in ("57P01", "57P02", "57P03")
 
 
+def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:
+    """Whether the server ended this idle session (a restart, a failover, an administrator):
+    it says so on the socket before closing it. Read now, before a write is sent whose
+    failure could not tell whether its COMMIT arrived. No wait: a poll with no timeout."""
+    try:
+        readable, _, _ = select.select([connection.fileno()], [], [], 0)
+        if readable:
+            connection.pgconn.consume_input()
+    except (OSError, psycopg.Error):
+        return True
+    return connection.pgconn.status != psycopg.pq.ConnStatus.OK
+
+
 def _translate(error: psycopg.Error) -> StoreError:
     if error.sqlstate == _STALE_SQLSTATE:
         return StaleReadError(str(error))
@@ -737,6 +756,7 @@ class PostgresWriteTransaction:
         if (
             all_new
             and cached is not None
+            and time.monotonic() - store._head_at <= ledger_trust_own_commit_ms / 1000
             and transfer_ids
             and cached[3] == store._accounts_version
             and all(account_id in store._accounts for account_id in account_ids)
@@ -1040,6 +1060,7 @@ class PostgresWriteTransaction:
             self._store._head = (entry.sequence, entry.timestamp_last, entry.hash, version)
         else:
             self._store._head = (*self._opened_head, version)
+        self._store._head_at = time.monotonic()
 
 
 class PostgresLedgerStore:
@@ -1062,11 +1083,12 @@ class PostgresLedgerStore:
         # The journal head (sequence, last timestamp, hash) and accounts version our last
         # commit left, for groups of new transfers that trust it (`open(all_new=True)`).
         self._head: tuple[int, int, bytes, int] | None = None
+        self._head_at = 0.0  # time.monotonic() of that commit
         self.unread_groups = 0  # groups that trusted the cache (no read before the writes)
         self.stale_groups = 0  # of those, the ones the database refused: redone reading first
         # Test hook: called right before COMMIT, to inject storage failures.
         self.before_commit_hook: Any = None
-        self._writer = self._connect(autocommit=False)
+        self._writer = self._connect(writer=True)
         try:
             self._ensure_schema()
         except psycopg.Error as error:
@@ -1075,16 +1097,19 @@ class PostgresLedgerStore:
 
     # -- connections ---------------------------------------------------------------------------
 
-    def _connect(self, *, autocommit: bool) -> psycopg.Connection[Any]:
+    def _connect(self, *, writer: bool) -> psycopg.Connection[Any]:
+        """Every connection is in autocommit mode: the writer sends BEGIN itself (psycopg's own
+        BEGIN in pipeline mode waits for a Sync, a round trip, before the statements behind
+        it go out); readers read the newest committed state with each statement."""
         try:
-            connection = psycopg.connect(self.dsn, autocommit=autocommit)
+            connection = psycopg.connect(self.dsn, autocommit=True)
         except psycopg.Error as error:
             raise TransientStoreError(f"cannot connect: {error}") from error
         # NUMERIC(39, 0) columns (user data 128) come back as Python ints, parsed in C.
         connection.adapters.register_loader("numeric", IntLoader)
         connection.adapters.register_dumper(_Int8Array, _Int8ArrayDumper)
         connection.adapters.register_dumper(_BoolArray, _BoolArrayDumper)
-        if not autocommit:
+        if writer:
             try:  # a writer waits for another at most this long (then: transient, retried)
                 connection.execute(
                     "SELECT set_config('lock_timeout', %s, false)",
@@ -1100,14 +1125,15 @@ class PostgresLedgerStore:
         """Create or upgrade the schema once, whoever starts first (advisory lock)."""
         connection = self._writer
         if self._schema_version() == SCHEMA_VERSION:
-            connection.commit()
             return
-        connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
-        if self._schema_version() != SCHEMA_VERSION:
-            connection.execute(SCHEMA)
-            connection.execute("DELETE FROM ledger_schema")
-            connection.execute("INSERT INTO ledger_schema (version) VALUES (%s)", (SCHEMA_VERSION,))
-        connection.commit()
+        with connection.transaction():
+            connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
+            if self._schema_version() != SCHEMA_VERSION:
+                connection.execute(SCHEMA)
+                connection.execute("DELETE FROM ledger_schema")
+                connection.execute(
+                    "INSERT INTO ledger_schema (version) VALUES (%s)", (SCHEMA_VERSION,)
+                )
 
     def _schema_version(self) -> int | None:
         row = self._writer.execute("SELECT to_regclass('ledger_schema') IS NOT NULL").fetchone()
@@ -1118,16 +1144,16 @@ class PostgresLedgerStore:
 
     def _writer_connection(self) -> psycopg.Connection[Any]:
         invariant(not self._closed, "the store is closed")
-        if self._writer.closed or self._writer.broken:
+        if self._writer.closed or self._writer.broken or _closed_by_server(self._writer):
             self._writer.close()
-            self._writer = self._connect(autocommit=False)
+            self._writer = self._connect(writer=True)
         return self._writer
 
     def _reader(self) -> psycopg.Connection[Any]:
         connection: psycopg.Connection[Any] | None = getattr(self._readers, "connection", None)
         if connection is None or connection.closed or connection.broken:
             invariant(not self._closed, "the store is closed")
-            connection = self._connect(autocommit=True)
+            connection = self._connect(writer=False)
             self._readers.connection = connection
             with self._readers_lock:
                 self._reader_list.append(connection)
@@ -1145,9 +1171,9 @@ class PostgresLedgerStore:
         with self._write_lock:
             connection = self._writer_connection()
             try:
-                connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
-                connection.execute(script)
-                connection.commit()
+                with connection.transaction():
+                    connection.execute(_ADVISORY_LOCK, (_SCHEMA_LOCK_CLASS,))
+                    connection.execute(script)
             except psycopg.Error as error:
                 raise self._failed(connection, error) from error
 
@@ -1165,6 +1191,7 @@ class PostgresLedgerStore:
                 # read after this point stay ours until COMMIT. (The accounts version must be
                 # read by a later statement: this one's snapshot predates the lock.) Pipelined:
                 # BEGIN, the lock and the head query make one round trip.
+                connection.execute("BEGIN")
                 connection.execute(_ADVISORY_LOCK, (_WRITE_LOCK_CLASS,))
             except psycopg.Error as error:
                 if pipeline is not None:
@@ -1425,8 +1452,8 @@ class PostgresLedgerStore:
             self._accounts.clear()
             self._accounts_version = None
             try:
-                connection.execute(sql, parameters or None)
-                connection.commit()
+                with connection.transaction():
+                    connection.execute(sql, parameters or None)
             except psycopg.Error as error:
                 self._abort(connection)
                 raise _translate(error) from error
