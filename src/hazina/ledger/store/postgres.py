@@ -612,8 +612,9 @@ def _closed_by_server(connection: psycopg.Connection[Any]) -> bool:
     it says so on the socket before closing it. Read now, before a write is sent whose
     failure could not tell whether its COMMIT arrived. No wait: a poll with no timeout."""
     try:
-        readable, _, _ = select.select([connection.fileno()], [], [], 0)
-        if readable:
+        poller = select.poll()  # not select(): descriptors above 1,023 are fine
+        poller.register(connection.fileno(), select.POLLIN)
+        if poller.poll(0):
             connection.pgconn.consume_input()
     except (OSError, psycopg.Error):
         return True
