@@ -175,8 +175,12 @@ def test_a_group_that_trusted_a_stale_cache_is_redone_reading_first(
         )
         assert [(r.index, r.status) for r in results] == [(0, S.exists)]
         assert store.stale_groups == stale + 1
-        assert [a.debits_posted for a in ledger.lookup_accounts([1, 2])] == [22, 0]
-        assert [a.credits_posted for a in other.lookup_accounts([1, 2])] == [0, 22]
+        # Another writer is about: for a while this store reads first instead of trusting.
+        unread = store.unread_groups
+        assert ledger.create_transfers([TransferRequest(4, 1, 2, 1, 1, 1)]) == []
+        assert store.unread_groups == unread
+        assert [a.debits_posted for a in ledger.lookup_accounts([1, 2])] == [23, 0]
+        assert [a.credits_posted for a in other.lookup_accounts([1, 2])] == [0, 23]
         assert verify(store).ok
     finally:
         other.close()

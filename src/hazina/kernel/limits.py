@@ -30,7 +30,8 @@ group_commit_requests_max: Final = 64  # caller requests gathered into one datab
 group_commit_linger_us: Final = 200
 # A PostgreSQL writer writes a group of new transfers without reading first only this soon
 # after its own last commit; after a pause it reads first, so a connection the server dropped
-# meanwhile fails before COMMIT (retried) rather than at it (outcome unknown).
+# meanwhile fails before COMMIT (retried) rather than at it (outcome unknown). After such a
+# group was refused (another writer committed meanwhile) it reads first for as long.
 ledger_trust_own_commit_ms: Final = 1_000
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
 transfer_apply_chunk_max: Final = 1_024  # events applied before their rows go to the writer

@@ -758,6 +758,7 @@ class PostgresWriteTransaction:
             all_new
             and cached is not None
             and time.monotonic() - store._head_at <= ledger_trust_own_commit_ms / 1000
+            and time.monotonic() >= store._trust_after
             and transfer_ids
             and cached[3] == store._accounts_version
             and all(account_id in store._accounts for account_id in account_ids)
@@ -1085,6 +1086,9 @@ class PostgresLedgerStore:
         # commit left, for groups of new transfers that trust it (`open(all_new=True)`).
         self._head: tuple[int, int, bytes, int] | None = None
         self._head_at = 0.0  # time.monotonic() of that commit
+        # After a group that trusted it was refused (another writer is about), read first for
+        # a while rather than waste a transaction on every other group.
+        self._trust_after = 0.0
         self.unread_groups = 0  # groups that trusted the cache (no read before the writes)
         self.stale_groups = 0  # of those, the ones the database refused: redone reading first
         # Test hook: called right before COMMIT, to inject storage failures.
@@ -1231,6 +1235,7 @@ class PostgresLedgerStore:
             return TransientStoreError(f"connection lost before commit: {error}")
         if error.sqlstate == _STALE_SQLSTATE:
             self.stale_groups += 1
+            self._trust_after = time.monotonic() + ledger_trust_own_commit_ms / 1000
         return _translate(error)
 
     def _abort(self, connection: psycopg.Connection[Any]) -> None:
