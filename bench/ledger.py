@@ -195,6 +195,9 @@ def concurrent_single_section(
                 thread.join()
             elapsed = time.perf_counter() - started
         commits = service.commits - commits_before
+        # PostgreSQL: groups of new transfers written without reading first (docs/ledger.md).
+        unread = getattr(service.store, "unread_groups", None)
+        stale = getattr(service.store, "stale_groups", 0)
     finally:
         service.close()
     total = clients * per_client
@@ -204,6 +207,8 @@ def concurrent_single_section(
         f"{label:<58} {rate:>10,.0f} transfers/s  p50 {statistics.median(flat) * 1e3:7.2f} ms"
         f"  p99 {percentile(flat, 0.99) * 1e3:7.2f} ms  ({total / commits:.1f} per commit)"
     )
+    if unread is not None:
+        line += f"  ({unread / commits:.0%} unread, {stale} redone)"
     if baseline:
         line += f"  x{rate / baseline:.2f} vs plain loop"
     print(line, flush=True)
