@@ -390,7 +390,7 @@ class _Group:
             pending_expiry_batch_max,
             self._preloaded_transfers,
             self._preloaded_accounts,
-            all_new and bool(self._preloaded_transfers),
+            all_new,
         )
         self.timestamp = max(now_ns, last_timestamp + 1)
         self._timestamp_first = self.timestamp

@@ -753,30 +753,31 @@ class PostgresWriteTransaction:
         all_new: bool = False,
     ) -> tuple[int, int, bytes, list[Transfer]]:
         store = self._store
-        cached = store._head
+        trusted, version, now = store._head, store._accounts_version, time.monotonic()
         if (
             all_new
-            and cached is not None
-            and time.monotonic() - store._head_at <= ledger_trust_own_commit_ms / 1000
-            and time.monotonic() >= store._trust_after
             and transfer_ids
-            and cached[3] == store._accounts_version
+            and trusted is not None
+            and version is not None
+            and now - store._head_at <= ledger_trust_own_commit_ms / 1000
+            and now >= store._trust_after
             and all(account_id in store._accounts for account_id in account_ids)
         ):
             # Only new transfers between accounts we hold, and nothing moved since our last
             # commit as far as we know: no read, so no round trip before the writes. The
             # database checks it all after the writer lock (`_UNMOVED`); if anything did move
             # the commit fails with StaleReadError and the group is redone reading first.
-            sequence, timestamp_last, hash_last, version = cached
+            sequence, timestamp_last, _ = trusted
             store.unread_groups += 1
             self._begin(version)
-            ids = _Int8Array(_ids(set(transfer_ids)))
+            wanted = set(transfer_ids)
+            ids = _Int8Array(_ids(wanted))
             self._cursor.execute(
                 _UNMOVED, (version, sequence, ids, ids, max(now_ns, timestamp_last + 1))
             )
-            self._prefetched = (set(transfer_ids), [])  # none stored: checked by `_UNMOVED`
-            self._opened_head = (sequence, timestamp_last, hash_last)
-            return (sequence, timestamp_last, hash_last, [])
+            self._prefetched = (wanted, [])  # none stored: checked by `_UNMOVED`
+            self._opened_head = trusted
+            return (*trusted, [])
         # The writer lock is already queued (in `write()`), so this is the newest entry. The
         # accounts version comes along, and the due expiries right behind it: in pipeline mode
         # BEGIN, the lock and both queries make one round trip.
@@ -1054,14 +1055,15 @@ class PostgresWriteTransaction:
         self._store._accounts_version = version
         if version is None:
             self._store._accounts.clear()
-        # The head as this commit left it, for the next group that may trust it.
+        # The head as this commit left it, for the next group that may trust it (together
+        # with the accounts version just stored: both go whenever the cache does).
         entry = self._journal_entry
         if version is None or self._opened_head is None:
             self._store._head = None
         elif entry is not None:
-            self._store._head = (entry.sequence, entry.timestamp_last, entry.hash, version)
+            self._store._head = (entry.sequence, entry.timestamp_last, entry.hash)
         else:
-            self._store._head = (*self._opened_head, version)
+            self._store._head = self._opened_head
         self._store._head_at = time.monotonic()
 
 
@@ -1082,9 +1084,9 @@ class PostgresLedgerStore:
         # version is the one that commit left (see `write()`); cleared on any failure.
         self._accounts: dict[int, AccountState] = {}
         self._accounts_version: int | None = None
-        # The journal head (sequence, last timestamp, hash) and accounts version our last
-        # commit left, for groups of new transfers that trust it (`open(all_new=True)`).
-        self._head: tuple[int, int, bytes, int] | None = None
+        # The journal head (sequence, last timestamp, hash) our last commit left, trusted with
+        # `_accounts_version` by groups of new transfers (`open(all_new=True)`).
+        self._head: tuple[int, int, bytes] | None = None
         self._head_at = 0.0  # time.monotonic() of that commit
         # After a group that trusted it was refused (another writer is about), read first for
         # a while rather than waste a transaction on every other group.
