@@ -1064,11 +1064,14 @@ class PostgresBackend:
             # gone, so that the COMMIT cannot reach it.
             # (A group that did not read first sent BEGIN without waiting for it: the server
             # may still be starting the transaction, so look until it shows.)
+            # (Only client sessions count: an autovacuum worker of this database also shows a
+            # transaction while it runs.)
             deadline = time.monotonic() + self.backend_exit_timeout_s
             while True:
                 rows = admin.execute(
                     "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
                     " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                    " AND backend_type = 'client backend'"
                 ).fetchall()
                 if len(rows) == 1:
                     break
