@@ -324,7 +324,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def step_up_answer(
+async def step_up_answer(
     challenge: Annotated[
         str | None,
         Header(

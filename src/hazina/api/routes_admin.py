@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -12,6 +12,7 @@ from hazina.api.amounts import resolve_currency
 from hazina.api.app import Caller
 from hazina.api.pagination import numeric_cursor
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import ApiKeyCreate, OperatorCreate, SessionCreate, rfc3339
 from hazina.identity.passwords import PasswordPolicyError
 from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes
@@ -67,7 +68,7 @@ class AuditPage(BaseModel):
     next_cursor: str | None
 
 
-router = APIRouter(tags=["administration"])
+router = api_router(tags=["administration"])
 
 
 @router.post("/operator-sessions", status_code=201, response_model=SessionOut)

@@ -19,13 +19,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hazina.api.app import Caller, Context, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import PartyId, Strict, rfc3339
 from hazina.assist.intents import describe
 from hazina.assist.model import MODEL_FILE_NAME, IntentModel, ModelUnavailableError, load
@@ -48,8 +49,8 @@ from hazina.partners.tenants import home_slug
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(tags=["assistant"])
-page_router = APIRouter()
+router = api_router(tags=["assistant"])
+page_router = api_router()
 
 _lock = threading.Lock()
 status_of_assist_error = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hazina.api.app import Caller, parse_id
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import rfc3339
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
@@ -16,7 +17,7 @@ from hazina.risk.aml.case_model import CaseStatus
 from hazina.risk.aml.cases import Case, CaseDetail
 from hazina.risk.aml.errors import CaseError, CaseErrorKind
 
-router = APIRouter(tags=["risk cases"])
+router = api_router(tags=["risk cases"])
 
 _status_of_kind = {
     CaseErrorKind.not_found: 404,

@@ -10,13 +10,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from hazina.api.amounts import AmountString, format_amount, parse_amount
 from hazina.api.app import Caller, Context, IdempotencyKey, idempotency_for, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import Strict, rfc3339
 from hazina.cbdc.domain.chart import ParticipantKind, Tier
 from hazina.cbdc.offline import OfflineError, note_from_json, note_to_json
@@ -422,7 +423,7 @@ def _device_out(render: _Render, service: CbdcService, device: Device) -> Device
 
 # -- routes ---------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/cbdc", tags=["cbdc"])
+router = api_router(prefix="/cbdc", tags=["cbdc"])
 
 
 def _money_call(

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from hazina.api.amounts import AmountString, CurrencyCode, format_amount, parse_amount
 from hazina.api.app import Caller, Context, IdempotencyKey, idempotency_for, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import PartyId, ShortText, Strict, rfc3339
 from hazina.credit.loans.domain.products import InterestMethod, LoanProduct
 from hazina.credit.loans.records import DayResult, Loan, LoanView, Repayment
@@ -294,7 +295,7 @@ def day_result_out(result: DayResult, currency: str) -> DayResultOut:
 
 # -- routes ---------------------------------------------------------------------------------------
 
-router = APIRouter(tags=["loans"])
+router = api_router(tags=["loans"])
 
 
 @router.post("/loan-products", status_code=201, response_model=ProductOut)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.app import Caller, Context, parse_id
 from hazina.api.pagination import Page, PageParameters, numeric_cursor, page_from
 from hazina.api.problems import ProblemError
 from hazina.api.routes_payments import cursor_id, phone
+from hazina.api.routing import api_router
 from hazina.api.schemas import (
     BalanceOut,
     KycDocumentCreate,
@@ -31,7 +32,7 @@ from hazina.payments.domain.chart import PartyKind
 from hazina.payments.domain.limits import KycTier
 from hazina.payments.records import Party
 
-router = APIRouter(tags=["parties"])
+router = api_router(tags=["parties"])
 
 
 def render(context: Context, party: Party) -> PartyOut:

@@ -17,7 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi import Depends, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field
@@ -26,6 +26,7 @@ from hazina.api.amounts import format_amount
 from hazina.api.app import Caller, Context
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import Strict, rfc3339
 from hazina.identity.roles import Scope, ScopeError, parse_scopes
 from hazina.kernel.ids import parse_prefixed, prefixed
@@ -40,7 +41,7 @@ from hazina.partners.errors import PartnersError
 from hazina.partners.gateway import Partners
 from hazina.partners.tenants import Brand, Tenant, home_slug
 
-router = APIRouter(tags=["partners"])
+router = api_router(tags=["partners"])
 _epoch = date(1970, 1, 1)
 
 

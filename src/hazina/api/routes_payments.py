@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.app import (
@@ -16,6 +16,7 @@ from hazina.api.app import (
 )
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import (
     BankTransferCreate,
     BankTransferSettlement,
@@ -66,7 +67,7 @@ def _coded_wallet(payments: PaymentsService, code: str, currency: str) -> int:
     return payments.wallet_of_code(code, currency).id
 
 
-router = APIRouter(tags=["payments"])
+router = api_router(tags=["payments"])
 
 
 @router.post("/float-purchases", status_code=201, response_model=TransactionOut)

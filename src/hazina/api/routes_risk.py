@@ -6,12 +6,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hazina.api.app import Caller, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
+from hazina.api.routing import api_router
 from hazina.api.schemas import TransactionOut, rfc3339, transaction_out
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
@@ -22,7 +23,7 @@ from hazina.risk.registry import ModelRegistry, ModelUnreadableError, UnknownMod
 from hazina.risk.rules import RuleError
 from hazina.risk.service import RuleSet
 
-router = APIRouter(tags=["risk"])
+router = api_router(tags=["risk"])
 
 
 class RuleSetOut(BaseModel):

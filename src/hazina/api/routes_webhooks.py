@@ -12,11 +12,12 @@ import json
 import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from hazina.api.app import Caller, Context, parse_id
 from hazina.api.pagination import Page, PageParameters, page_from
+from hazina.api.routing import api_router
 from hazina.api.schemas import Strict, rfc3339
 from hazina.identity.roles import Scope
 from hazina.kernel.ids import prefixed
@@ -36,7 +37,7 @@ from hazina.partners.webhooks import (
     read_scopes_needed,
 )
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 
 _services_lock = threading.Lock()
 
