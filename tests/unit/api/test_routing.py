@@ -65,7 +65,7 @@ def test_a_blocking_endpoint_runs_in_the_pool_in_one_hop(monkeypatch: pytest.Mon
     hops: list[str] = []
     original = concurrency.run_in_threadpool
 
-    async def counted(function, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def counted(function, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         hops.append(getattr(function, "__name__", repr(function)))
         return await original(function, *args, **kwargs)
 
