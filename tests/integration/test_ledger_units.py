@@ -127,3 +127,67 @@ def test_a_failing_unit_does_not_fail_the_rest_of_its_group(ledger: LedgerServic
     assert isinstance(outcomes[2], _WorkFailedError)
     assert _notes(ledger) == [(1, "x"), (3, "x")]
     assert ledger.commits > commits_before
+
+
+def test_writes_sent_without_waiting_are_read_back_in_the_same_unit(ledger: LedgerService) -> None:
+    """`write` may travel later (PostgreSQL: with the next statement that needs an answer);
+    the unit's own reads, and `fetch_batch`'s reads answered together, still see it."""
+    _setup(ledger)
+
+    def work(unit: LedgerUnit) -> list[list[tuple[object, ...]]]:
+        unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (201, "first"))
+        unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (202, "second"))
+        return unit.sql.fetch_batch(
+            [
+                ("SELECT note FROM unit_notes WHERE id = ?", (202,)),
+                ("SELECT count(*) FROM unit_notes", ()),
+                ("SELECT note FROM unit_notes WHERE id = ?", (999,)),
+            ]
+        )
+
+    assert ledger.run(work) == [[("second",)], [(2,)], []]
+    assert _notes(ledger) == [(201, "first"), (202, "second")]
+
+
+def test_a_failing_write_fails_its_own_unit_not_the_next(ledger: LedgerService) -> None:
+    """A unit's unanswered writes are flushed at its end, so the error of one that fails is
+    raised to that unit's caller, not to the next unit of the group that reads something."""
+    _setup(ledger)
+    ledger.run(lambda unit: unit.sql.write("INSERT INTO unit_notes VALUES (?, ?)", (5, "taken")))
+    gate = threading.Event()
+    outcomes: dict[int, object] = {}
+
+    def blocker(unit: LedgerUnit) -> None:
+        gate.wait(timeout=10)  # holds the committer so the others queue into one group
+
+    def unit_work(number: int) -> None:
+        def work(unit: LedgerUnit) -> int:
+            if number == 2:  # a duplicate key, written without waiting for the answer
+                unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (5, "again"))
+                return number
+            row = unit.sql.fetch_one("SELECT count(*) FROM unit_notes")
+            assert row is not None
+            unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (number, "ok"))
+            return number
+
+        try:
+            outcomes[number] = ledger.run(work)
+        except Exception as error:
+            outcomes[number] = error
+
+    first = threading.Thread(target=ledger.run, args=(blocker,))
+    first.start()
+    threads = []
+    for number in (1, 2, 3):
+        thread = threading.Thread(target=unit_work, args=(number,))
+        thread.start()
+        threads.append(thread)
+    gate.set()
+    first.join()
+    for thread in threads:
+        thread.join()
+    assert outcomes[1] == 1
+    assert outcomes[3] == 3
+    assert isinstance(outcomes[2], Exception)
+    assert "unique" in str(outcomes[2]).lower()
+    assert _notes(ledger) == [(1, "ok"), (3, "ok"), (5, "taken")]

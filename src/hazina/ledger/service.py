@@ -310,7 +310,11 @@ class LedgerService:
                     work = request.work
                     invariant(work is not None, "a unit request carries its work")
                     try:
-                        results.append(work(LedgerUnit(group)))  # type: ignore[misc]
+                        result = work(LedgerUnit(group))  # type: ignore[misc]
+                        # Its writes that were sent without waiting answer now, so that an
+                        # error is this unit's, not the next one's.
+                        transaction.sql.flush()
+                        results.append(result)
                     except TransientStoreError:
                         raise
                     except Exception as error:

@@ -1710,8 +1710,19 @@ class PaymentsService:
         priced = payment_type.priced_as
 
         def work(unit: LedgerUnit) -> PaymentTransaction | PaymentError:
+            day, month = _periods(unit.now_ns)
+            # Every read the payment may need, answered together (one round trip on
+            # PostgreSQL), then used in the order the rules go.
+            reads = [
+                _wallet_view_read(payer_wallet_id),
+                _wallet_view_read(payee_wallet_id),
+                _usage_read(payer_wallet_id, day, month),
+            ]
             if idempotency is not None:
-                check_idempotency(unit.sql, idempotency)
+                reads.append(idempotency_read(idempotency))
+            answers = unit.sql.fetch_batch(reads)
+            if idempotency is not None:
+                answer_idempotency(answers[3], idempotency)
             if screening is not None and step_up is not None:
                 try:
                     self._risk().pass_challenge(
@@ -1726,8 +1737,8 @@ class PaymentsService:
                     return PaymentError(
                         error.code, ErrorKind.refused, str(error), challenge_id=step_up.challenge_id
                     )
-            payer = _wallet_view(unit.sql, payer_wallet_id, "payer")
-            payee = _wallet_view(unit.sql, payee_wallet_id, "payee")
+            payer = _wallet_view_of(answers[0], payer_wallet_id, "payer")
+            payee = _wallet_view_of(answers[1], payee_wallet_id, "payee")
             for side, view, kinds in (("payer", payer, payer_kinds), ("payee", payee, payee_kinds)):
                 _check_side(side, view, kinds, currency_code)
             if (
@@ -1747,9 +1758,9 @@ class PaymentsService:
                 quote = priced_quote
                 tariff_version = quote.tariff_version
             fee = quote.customer_fee if quote is not None else 0
-            day, month = _periods(unit.now_ns)
             if check_limits:
-                refusal = self._check_limits(unit, payer, payee, amount, fee, day, month)
+                usage = {str(period): int(outflow) for period, outflow in answers[2]}
+                refusal = self._check_limits(unit, payer, payee, amount, fee, day, month, usage)
                 if refusal is not None:
                     return refusal
             transaction_id = self._ids.next_id()
@@ -1801,7 +1812,7 @@ class PaymentsService:
             if payer.party_kind is PartyKind.customer:
                 outflow = amount + fee
                 for period in (day, month):
-                    unit.sql.execute(
+                    unit.sql.write(
                         "INSERT INTO wallet_usage (wallet_id, period, outflow) VALUES (?, ?, ?)"
                         " ON CONFLICT (wallet_id, period)"
                         " DO UPDATE SET outflow = wallet_usage.outflow + excluded.outflow",
@@ -1922,17 +1933,12 @@ class PaymentsService:
         fee: int,
         day: str,
         month: str,
+        usage_rows: dict[str, int],
     ) -> PaymentError | None:
+        """`usage_rows`: the payer's outflow so far by period (`_usage_read`)."""
         accounts = unit.lookup_accounts([payer.wallet.id, payee.wallet.id])
         if payer.party_kind is PartyKind.customer:
             account = accounts[payer.wallet.id]
-            usage_rows = dict(
-                unit.sql.fetch_all(
-                    "SELECT period, outflow FROM wallet_usage WHERE wallet_id = ?"
-                    " AND period IN (?, ?)",
-                    (payer.wallet.id, day, month),
-                )
-            )
             usage = WalletUsage(
                 max(0, account.credits_posted - account.debits_posted - account.debits_pending),
                 int(usage_rows.get(day, 0)),
@@ -2037,7 +2043,7 @@ def write_outbox(
     unit: LedgerUnit, ids: IdSource, event_type: str, subject: str, payload: dict[str, Any]
 ) -> None:
     """An event for others (webhooks, risk, the warehouse), in the unit's own transaction."""
-    unit.sql.execute(
+    unit.sql.write(
         "INSERT INTO outbox (id, event_type, subject, payload, created_at_ns)"
         " VALUES (?, ?, ?, ?, ?)",
         (ids.next_id(), event_type, subject, json.dumps(payload, sort_keys=True), unit.now_ns),
@@ -2059,7 +2065,7 @@ def _insert_tariff(sql: SqlSession, tariff: Tariff, published_by: str) -> None:
 
 
 def _insert_transaction(sql: SqlSession, transaction: PaymentTransaction) -> None:
-    sql.execute(
+    sql.write(
         f"INSERT INTO payment_transactions ({TRANSACTION_COLUMNS})"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
@@ -2146,15 +2152,30 @@ def _check_reversible(transaction: PaymentTransaction) -> None:
         )
 
 
-def _wallet_view(sql: SqlSession, wallet_id: int, side: str) -> _WalletView:
-    row = sql.fetch_one(
-        f"SELECT {', '.join('w.' + c.strip() for c in WALLET_COLUMNS.split(','))},"
-        " p.kind, p.status, p.kyc_tier, p.name, p.phone"
-        " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE w.id = ?",
-        (wallet_id,),
+_WALLET_VIEW = (
+    f"SELECT {', '.join('w.' + c.strip() for c in WALLET_COLUMNS.split(','))},"
+    " p.kind, p.status, p.kyc_tier, p.name, p.phone"
+    " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE w.id = ?"
+)
+
+
+def _wallet_view_read(wallet_id: int) -> tuple[str, tuple[int]]:
+    """The read behind `_wallet_view_of`, for `SqlSession.fetch_batch`."""
+    return _WALLET_VIEW, (wallet_id,)
+
+
+def _usage_read(wallet_id: int, day: str, month: str) -> tuple[str, tuple[int, str, str]]:
+    """(period, outflow) rows of the wallet's usage this day and month."""
+    return (
+        "SELECT period, outflow FROM wallet_usage WHERE wallet_id = ? AND period IN (?, ?)",
+        (wallet_id, day, month),
     )
-    if row is None:
+
+
+def _wallet_view_of(rows: list[tuple[Any, ...]], wallet_id: int, side: str) -> _WalletView:
+    if not rows:
         raise not_found("wallet_not_found", f"the {side} wallet {wallet_id} does not exist")
+    row = rows[0]
     return _WalletView(
         wallet_from_row(row[:5]), PartyKind(row[5]), row[6], KycTier(row[7]), row[8], row[9]
     )
@@ -2189,7 +2210,7 @@ def store_idempotency(
     """Keep a request's key, hash and rendered response with the postings it made."""
     if idempotency is None:
         return
-    unit.sql.execute(
+    unit.sql.write(
         f"INSERT INTO {table} (principal, key, request_hash, status, body, created_at_ns)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (
@@ -2209,12 +2230,24 @@ def check_idempotency(
     """Raise the stored response of an earlier request with this key (IdempotentReplayError),
     or a conflict if that request was a different one; return if the key is new. Each
     context keeps its keys in its own `table`."""
-    row = sql.fetch_one(
+    answer_idempotency(sql.fetch_all(*idempotency_read(idempotency, table)), idempotency)
+
+
+def idempotency_read(
+    idempotency: IdempotencyRequest, table: str = "idempotency_keys"
+) -> tuple[str, tuple[str, str]]:
+    """The read behind `check_idempotency`, for `SqlSession.fetch_batch`."""
+    return (
         f"SELECT request_hash, status, body FROM {table} WHERE principal = ? AND key = ?",
         (idempotency.principal, idempotency.key),
     )
-    if row is None:
+
+
+def answer_idempotency(rows: list[tuple[Any, ...]], idempotency: IdempotencyRequest) -> None:
+    """`check_idempotency` on the rows of its read."""
+    if not rows:
         return
+    row = rows[0]
     if row[0] != idempotency.request_hash:
         raise conflict(
             "idempotency_key_reused",

@@ -512,7 +512,7 @@ class RiskService:
         """Write the decision (inside the payment's unit of work, or on its own)."""
         decision, facts = screening.decision, screening.facts
         decision_id = self._ids.next_id()
-        sql.execute(
+        sql.write(
             "INSERT INTO risk_decisions (id, transaction_id, payer_party_id, payment_type,"
             " currency, amount, action, score, reasons, rule_hits, model_version,"
             " rules_version, fallback, latency_us, created_at_ns)"

@@ -54,11 +54,29 @@ class SqlSession(Protocol):
         """Run one statement; returns the number of rows it changed."""
         ...
 
+    def write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        """Run one statement whose row count is not needed. Inside a PostgreSQL write
+        transaction it is sent without waiting for its answer: it travels with the next
+        statement that needs one, or with `flush`, and its error is raised there. A unit of
+        work's end flushes (`LedgerService.run`), so its errors stay its own."""
+        ...
+
+    def flush(self) -> None:
+        """Wait for every statement sent so far; raise the first one's error."""
+        ...
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
 
     def fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     def fetch_one(self, sql: str, parameters: Sequence[Any] = ()) -> tuple[Any, ...] | None: ...
+
+    def fetch_batch(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Several reads answered together (one round trip inside a PostgreSQL write
+        transaction): each statement's rows, in order."""
+        ...
 
 
 class WriteTransaction(Protocol):

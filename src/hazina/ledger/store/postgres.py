@@ -647,8 +647,10 @@ class PostgresSession:
         # A write transaction runs in pipeline mode; other contexts' statements are synced
         # one by one, so that a rowcount or an error belongs to the statement that made it.
         self._pipeline = pipeline
+        self._unsynced = False  # `write`s sent since the last sync
 
     def _sync(self) -> None:
+        self._unsynced = False
         if self._pipeline is not None and self._connection.pgconn.pipeline_status:
             self._pipeline.sync()
 
@@ -657,6 +659,23 @@ class PostgresSession:
             cursor = self._connection.execute(_placeholders(sql), parameters)
             self._sync()
             return cursor.rowcount
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+
+    def write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        try:
+            self._connection.execute(_placeholders(sql), parameters)
+            if self._pipeline is None:
+                return
+            self._unsynced = True
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
+
+    def flush(self) -> None:
+        if not self._unsynced:
+            return
+        try:
+            self._sync()
         except psycopg.Error as error:
             raise _transient_or_same(error) from error
 
@@ -685,6 +704,19 @@ class PostgresSession:
         except psycopg.Error as error:
             raise _transient_or_same(error) from error
         return row
+
+    def fetch_batch(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        try:
+            cursors = [
+                self._connection.cursor().execute(_placeholders(sql), parameters)
+                for sql, parameters in statements
+            ]
+            self._sync()
+            return [cursor.fetchall() for cursor in cursors]
+        except psycopg.Error as error:
+            raise _transient_or_same(error) from error
 
 
 def _transient_or_same(error: psycopg.Error) -> Exception:

@@ -292,6 +292,12 @@ class SqliteSession:
         except sqlite3.OperationalError as error:
             raise _transient_or_same(error) from error
 
+    def write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
+        self.execute(sql, parameters)  # in process: nothing to gain by waiting later
+
+    def flush(self) -> None:
+        return None
+
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         if self._before is not None:
             self._before()
@@ -317,6 +323,11 @@ class SqliteSession:
         except sqlite3.OperationalError as error:
             raise _transient_or_same(error) from error
         return row
+
+    def fetch_batch(
+        self, statements: Sequence[tuple[str, Sequence[Any]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        return [self.fetch_all(sql, parameters) for sql, parameters in statements]
 
 
 def _transient_or_same(error: sqlite3.OperationalError) -> Exception:
