@@ -6,6 +6,8 @@ Runs on both stores: the unit's SQL goes through the ledger's own transaction.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -92,36 +94,55 @@ def test_a_unit_sees_ledger_refusals_as_values(ledger: LedgerService) -> None:
     assert ledger.lookup_accounts([2])[0].debits_posted == 0
 
 
-def test_a_failing_unit_does_not_fail_the_rest_of_its_group(ledger: LedgerService) -> None:
-    _setup(ledger)
-    gate = threading.Event()
+def _run_as_one_group(
+    ledger: LedgerService, works: dict[int, Callable[[LedgerUnit], object]]
+) -> dict[int, object]:
+    """Run each unit from its own thread while a first unit holds the committer, so that they
+    queue into one group; each one's result, or the error its caller got."""
+    running, gate = threading.Event(), threading.Event()
     outcomes: dict[int, object] = {}
 
     def blocker(unit: LedgerUnit) -> None:
-        gate.wait(timeout=10)  # holds the committer so the others queue into one group
+        running.set()
+        gate.wait(timeout=10)
 
-    def writer(note_id: int, fail: bool) -> None:
+    def call(number: int, work: Callable[[LedgerUnit], object]) -> None:
+        try:
+            outcomes[number] = ledger.run(work)
+        except Exception as error:
+            outcomes[number] = error
+
+    first = threading.Thread(target=ledger.run, args=(blocker,))
+    first.start()
+    assert running.wait(timeout=10)  # its group is closed: the others queue behind it
+    threads = [threading.Thread(target=call, args=item) for item in works.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 5
+    while ledger._queue.qsize() < len(works):
+        assert time.monotonic() < deadline, "the units did not queue"
+        time.sleep(0.001)
+    gate.set()
+    first.join()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_a_failing_unit_does_not_fail_the_rest_of_its_group(ledger: LedgerService) -> None:
+    _setup(ledger)
+
+    def writer(note_id: int, fail: bool) -> Callable[[LedgerUnit], int]:
         def work(unit: LedgerUnit) -> int:
             unit.sql.execute("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (note_id, "x"))
             if fail:
                 raise _WorkFailedError(f"unit {note_id} fails")
             return note_id
 
-        try:
-            outcomes[note_id] = ledger.run(work)
-        except _WorkFailedError as error:
-            outcomes[note_id] = error
+        return work
 
-    first = threading.Thread(target=ledger.run, args=(blocker,))
-    first.start()
-    threads = [threading.Thread(target=writer, args=(i, i == 2)) for i in (1, 2, 3)]
-    for thread in threads:
-        thread.start()
     commits_before = ledger.commits
-    gate.set()
-    first.join()
-    for thread in threads:
-        thread.join()
+    outcomes = _run_as_one_group(ledger, {i: writer(i, i == 2) for i in (1, 2, 3)})
     assert outcomes[1] == 1
     assert outcomes[3] == 3
     assert isinstance(outcomes[2], _WorkFailedError)
@@ -154,13 +175,8 @@ def test_a_failing_write_fails_its_own_unit_not_the_next(ledger: LedgerService) 
     raised to that unit's caller, not to the next unit of the group that reads something."""
     _setup(ledger)
     ledger.run(lambda unit: unit.sql.write("INSERT INTO unit_notes VALUES (?, ?)", (5, "taken")))
-    gate = threading.Event()
-    outcomes: dict[int, object] = {}
 
-    def blocker(unit: LedgerUnit) -> None:
-        gate.wait(timeout=10)  # holds the committer so the others queue into one group
-
-    def unit_work(number: int) -> None:
+    def unit_work(number: int) -> Callable[[LedgerUnit], int]:
         def work(unit: LedgerUnit) -> int:
             if number == 2:  # a duplicate key, written without waiting for the answer
                 unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (5, "again"))
@@ -170,22 +186,9 @@ def test_a_failing_write_fails_its_own_unit_not_the_next(ledger: LedgerService) 
             unit.sql.write("INSERT INTO unit_notes (id, note) VALUES (?, ?)", (number, "ok"))
             return number
 
-        try:
-            outcomes[number] = ledger.run(work)
-        except Exception as error:
-            outcomes[number] = error
+        return work
 
-    first = threading.Thread(target=ledger.run, args=(blocker,))
-    first.start()
-    threads = []
-    for number in (1, 2, 3):
-        thread = threading.Thread(target=unit_work, args=(number,))
-        thread.start()
-        threads.append(thread)
-    gate.set()
-    first.join()
-    for thread in threads:
-        thread.join()
+    outcomes = _run_as_one_group(ledger, {i: unit_work(i) for i in (1, 2, 3)})
     assert outcomes[1] == 1
     assert outcomes[3] == 3
     assert isinstance(outcomes[2], Exception)
