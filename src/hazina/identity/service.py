@@ -21,7 +21,7 @@ from hazina.identity.api_keys import (
     verify_api_key_secret,
 )
 from hazina.identity.passwords import check_password_policy, hash_password, verify_password
-from hazina.identity.roles import Role, Scope, scopes_for
+from hazina.identity.roles import Role, Scope, scopes_for, stored_scopes
 from hazina.identity.totp import new_totp_secret, verify_totp
 from hazina.kernel.clock import Clock
 from hazina.kernel.ids import IdSource
@@ -158,7 +158,7 @@ def _key_from_row(row: tuple[Any, ...]) -> ApiKeyRecord:
         row[1],
         row[2],
         row[3],
-        frozenset(Scope(s) for s in row[4].split()),
+        stored_scopes(row[4]),
         int(row[5]),
         None if row[6] is None else int(row[6]),
     )
@@ -423,7 +423,7 @@ class IdentityService:
         )
         if row is None or row[2] is not None or not verify_api_key_secret(secret, row[0]):
             raise AuthenticationError("the API key is unknown or revoked")
-        return Principal("api_key", key_id, frozenset(Scope(s) for s in row[1].split()))
+        return Principal("api_key", key_id, stored_scopes(row[1]))
 
 
 _dummy: list[str] = []

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hazina.identity.api_keys import secret_hash, verify_api_key_secret
-from hazina.identity.roles import Role, Scope, scopes_for
+from hazina.identity.roles import Role, Scope, scopes_for, stored_scopes
 from hazina.kernel.clock import Clock
 from hazina.kernel.ids import IdSource, parse_prefixed
 from hazina.kernel.invariant import invariant
@@ -120,7 +120,7 @@ def _app_from_row(row: tuple[Any, ...]) -> PartnerApp:
         str(row[1]),
         str(row[2]),
         str(row[3]),
-        frozenset(Scope(s) for s in str(row[4]).split()),
+        stored_scopes(str(row[4])),
         str(row[5]),
         str(row[6]),
         None if row[7] is None else str(row[7]),

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes, scopes_for
+from hazina.identity.roles import (
+    Role,
+    Scope,
+    ScopeError,
+    parse_scopes,
+    scopes_for,
+    stored_scopes,
+)
 
 S = Scope
 READ_SCOPES = frozenset(
@@ -160,3 +167,16 @@ def test_unknown_scopes_refuse_the_whole_string(text: str, unknown: tuple[str, .
     assert caught.value.code == "scope_unknown"
     assert caught.value.unknown == unknown
     assert isinstance(caught.value, ValueError)
+
+
+def test_stored_scopes_read_back_what_was_stored_and_are_cached() -> None:
+    every = " ".join(scope.value for scope in Scope)
+    assert stored_scopes(every) == frozenset(Scope)
+    assert stored_scopes(every) is stored_scopes(every)  # read on every request: parsed once
+    assert stored_scopes("payments:write  parties:read") == {
+        Scope.payments_write,
+        Scope.parties_read,
+    }
+    assert stored_scopes("") == frozenset()
+    with pytest.raises(ValueError, match="no-such"):
+        stored_scopes("parties:read no-such:scope")
