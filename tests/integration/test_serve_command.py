@@ -92,6 +92,7 @@ def test_serve_seeds_the_demo_and_answers(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)
     assert "Demo operator" in output
+    assert f"Console http://127.0.0.1:{port}/console/" in output  # where it listens
     assert "hzk_" in output  # the demo API key, shown once
     assert "Trained the demo fraud model v0001" in output
     assert "Fraud model: v0001" in output

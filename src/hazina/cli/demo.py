@@ -174,7 +174,10 @@ def ensure_demo_model(registry_folder: Path, seed: int = 7) -> ModelVersion | No
     return report.version
 
 
-def print_credentials(platform: Platform, credentials: DemoCredentials) -> None:
+def print_credentials(
+    platform: Platform, credentials: DemoCredentials, base_url: str = "http://127.0.0.1:8000"
+) -> None:
+    """`base_url`: where `hazina serve` listens (its default when this only seeds)."""
     now_s = platform.clock.now_ns() // 1_000_000_000
     console.print("[bold]Demo operator[/bold] (console and POST /v1/operator-sessions)")
     console.print(f"  username: {credentials.username}   password: {credentials.password}")
@@ -183,7 +186,7 @@ def print_credentials(platform: Platform, credentials: DemoCredentials) -> None:
         f"{totp_code(credentials.totp_secret, now_s)}; or `hazina totp {credentials.totp_secret}`)"
     )
     console.print(
-        "[bold]Console[/bold] http://127.0.0.1:8000/console/ (docs/console.md); one operator "
+        f"[bold]Console[/bold] {base_url}/console/ (docs/console.md); one operator "
         "per role, same TOTP secret:"
     )
     for operator in DEMO_OPERATORS:

@@ -232,7 +232,7 @@ def serve(
                     f"{outcomes['loan:disbursed']} loans disbursed "
                     f"in {time.perf_counter() - started:.1f} s"
                 )
-            print_credentials(platform, credentials)
+            print_credentials(platform, credentials, f"http://{host}:{port}")
         in_use = platform.risk.model_version
         console.print(
             f"Fraud model: {in_use} from {model_registry}"
