@@ -128,7 +128,7 @@ async def authenticated(
             headers={"WWW-Authenticate": "Bearer"},
         )
     credential = authorization[7:].strip()
-    if tenant is None and credential.count(".") != 2:
+    if tenant is None and not _is_access_token(credential):
         partners: Partners = request.app.state.partners
         _, home = partners.platform_for(None)  # the home platform is always open
         if home.ledger.store.dialect == "sqlite":
@@ -136,10 +136,16 @@ async def authenticated(
     return await run_in_threadpool(_authenticated, request, credential, tenant)
 
 
+def _is_access_token(credential: str) -> bool:
+    """A JWT (three dot-separated parts): a partner's access token, not an API key or
+    operator session."""
+    return credential.count(".") == 2
+
+
 def _authenticated(request: Request, credential: str, tenant: str | None) -> Context:
     partners: Partners = request.app.state.partners
     try:
-        if credential.count(".") == 2:  # a JWT: a partner's access token
+        if _is_access_token(credential):
             principal, platform = partners.authenticate_token(credential, tenant)
         else:
             _, platform = partners.platform_for(tenant)

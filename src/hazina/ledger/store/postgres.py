@@ -665,9 +665,7 @@ class PostgresSession:
     def write(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         try:
             self._connection.execute(_placeholders(sql), parameters)
-            if self._pipeline is None:
-                return
-            self._unsynced = True
+            self._unsynced = self._pipeline is not None  # else it ran, answered, already
         except psycopg.Error as error:
             raise _transient_or_same(error) from error
 
@@ -710,7 +708,7 @@ class PostgresSession:
     ) -> list[list[tuple[Any, ...]]]:
         try:
             cursors = [
-                self._connection.cursor().execute(_placeholders(sql), parameters)
+                self._connection.execute(_placeholders(sql), parameters)
                 for sql, parameters in statements
             ]
             self._sync()
