@@ -8,12 +8,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 from hazina.kernel.clock import FixedClock
-from hazina.kernel.limits import transfer_batch_size_max
+from hazina.kernel.limits import (
+    transfer_apply_chunk_first_max,
+    transfer_apply_chunk_max,
+    transfer_batch_size_max,
+)
 from hazina.ledger.domain.flags import AccountFlags, TransferFlags
 from hazina.ledger.domain.model import AccountRequest, QueryFilter, TransferRequest
 from hazina.ledger.service import LedgerService
@@ -103,7 +108,10 @@ def _dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
 def _run(path: Path, *, streamed: bool) -> list[list[object]]:
     store = SqliteLedgerStore(path, background_write_rows_min=1_024 if streamed else 10**9)
     service = LedgerService(
-        store, FixedClock(START_NS), apply_chunk_size=1_024 if streamed else 10**9
+        store,
+        FixedClock(START_NS),
+        apply_chunk_size=1_024 if streamed else 10**9,
+        apply_chunk_first=transfer_apply_chunk_first_max if streamed else None,
     )
     try:
         outcomes: list[list[object]] = [list(service.create_accounts(_accounts()))]
@@ -126,6 +134,40 @@ def test_full_batches_written_by_the_writer_thread_equal_inline_writes(tmp_path:
     )
     assert _dump(tmp_path / "streamed.sqlite3") == _dump(tmp_path / "inline.sqlite3")
     assert sys.getswitchinterval() == interval, "the switch interval is restored"
+
+
+def test_a_full_batch_reaches_the_writer_a_small_first_chunk_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer thread starts on the first chunk of a large batch (its statements run
+    without the GIL beside the apply of the next ones), and takes every later chunk as it
+    comes, growing to full statements."""
+    import hazina.ledger.store.sqlite as sqlite_store
+
+    written: list[tuple[str, int]] = []
+    insert = sqlite_store._insert_transfers
+
+    def recording(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+        written.append((threading.current_thread().name, len(rows)))
+        insert(connection, rows)
+
+    monkeypatch.setattr(sqlite_store, "_insert_transfers", recording)
+    service = LedgerService(SqliteLedgerStore(tmp_path / "ledger.sqlite3"), FixedClock(START_NS))
+    try:
+        assert service.create_accounts(_accounts()) == []
+        batch = [
+            TransferRequest(i, 1 + i % ACCOUNTS, 1 + (i + 1) % ACCOUNTS, 1, 1, 1)
+            for i in range(1, transfer_batch_size_max + 1)
+        ]
+        assert service.create_transfers(batch) == []
+    finally:
+        service.close()
+    sizes = [size for _, size in written]
+    first = transfer_apply_chunk_first_max
+    assert sizes[:3] == [first, 2 * first, 4 * first]
+    assert max(sizes) == transfer_apply_chunk_max
+    assert sum(sizes) == transfer_batch_size_max
+    assert {name for name, _ in written} == {"sqlite-writer_0"}
 
 
 def test_a_failing_background_write_fails_the_group_and_leaves_nothing(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ group_commit_linger_us: Final = 200
 ledger_trust_own_commit_ms: Final = 1_000
 pending_expiry_batch_max: Final = 8_189  # expired pending transfers voided per commit
 transfer_apply_chunk_max: Final = 1_024  # events applied before their rows go to the writer
+# A large batch's first chunk at most; the next ones double up to the maximum: the writer starts on
+# the first rows sooner.
+transfer_apply_chunk_first_max: Final = 128
 
 # Storage.
 database_busy_timeout_ms: Final = 30_000

@@ -27,6 +27,7 @@ from hazina.kernel.limits import (
     pending_expiry_batch_max,
     serialization_retries_max,
     serialization_retry_backoff_ms,
+    transfer_apply_chunk_first_max,
     transfer_apply_chunk_max,
     transfer_batch_size_max,
 )
@@ -140,13 +141,16 @@ class LedgerService:
         clock: Clock,
         *,
         apply_chunk_size: int = transfer_apply_chunk_max,
+        apply_chunk_first: int | None = transfer_apply_chunk_first_max,
     ) -> None:
         """`apply_chunk_size`: events applied before their transfers are handed to the store
-        (tests lower it to cut every batch into many chunks)."""
+        (tests lower it to cut every batch into many chunks). `apply_chunk_first`: a batch's
+        first chunk, doubled up to `apply_chunk_size` (None: every chunk full size)."""
         invariant(apply_chunk_size > 0, "a chunk holds at least one event")
+        invariant(apply_chunk_first is None or apply_chunk_first > 0, "a chunk holds an event")
         self.store = store
         self._clock = clock
-        self._apply_chunk_size = apply_chunk_size
+        self._apply_chunks = (apply_chunk_size, apply_chunk_first)
         self._queue: queue.SimpleQueue[_Request | object] = queue.SimpleQueue()
         self._committer: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -300,7 +304,7 @@ class LedgerService:
             all_new = len(batches) == len(requests) and not any(
                 r.pending_id for batch in batches for r in batch
             )
-            group = _Group(transaction, self._clock, batches, self._apply_chunk_size, all_new)
+            group = _Group(transaction, self._clock, batches, self._apply_chunks, all_new)
             for index, request in enumerate(requests):
                 if request.kind == "accounts":
                     results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
@@ -368,19 +372,20 @@ class _Group:
         transaction: WriteTransaction,
         clock: Clock,
         batches: Sequence[Sequence[TransferRequest]] = (),
-        apply_chunk_size: int = transfer_apply_chunk_max,
+        apply_chunks: tuple[int, int | None] = (transfer_apply_chunk_max, None),
         all_new: bool = False,
     ) -> None:
         self.transaction = transaction
-        self._apply_chunk_size = apply_chunk_size
+        self._apply_chunks = apply_chunks  # (size, first)
         now_ns = clock.now_ns()
-        # Ids looked up once for the whole group: found ones are in `state`, the others did
-        # not exist when the transaction began (the writer lock keeps it so).
+        # Ids looked up once for the whole group, where a look-up costs a round trip: found
+        # ones are in `state`, the others did not exist when the transaction began (the
+        # writer lock keeps it so). In process, each chunk loads its own ids as it is applied.
         self._preloaded_accounts: set[int] = set()
         self._preloaded_transfers: set[int] = set()
         # The ids of a group's only batch are what it references: no need to recompute them.
         self._preloaded_batch: Sequence[TransferRequest] | None = None
-        for batch in batches:
+        for batch in () if transaction.reads_in_process else batches:
             account_ids, transfer_ids = _referenced_ids(batch)
             if len(batches) == 1:
                 self._preloaded_batch = batch
@@ -440,8 +445,11 @@ class _Group:
         return outcome.results
 
     def create_transfers(self, batch: Sequence[TransferRequest]) -> list[CreateResult]:
+        load_chunks = False
         if self._preloaded_batch is batch:
             self._preloaded_batch = None  # loaded whole in __init__: nothing more to load
+        elif self.transaction.reads_in_process:
+            load_chunks = True  # the first chunk is applied (and written) sooner
         else:
             account_ids, transfer_ids = _referenced_ids(batch)
             if self._preloaded_transfers:
@@ -452,8 +460,10 @@ class _Group:
         created: list[Transfer] = []
         # Applied a chunk at a time: each chunk's transfers are final once it is applied, so
         # the store may start writing them while the next chunk is applied.
-        for start, stop in settled_chunks(batch, self._apply_chunk_size):
+        for start, stop in settled_chunks(batch, *self._apply_chunks):
             chunk = batch if (start, stop) == (0, len(batch)) else batch[start:stop]
+            if load_chunks:
+                self.transaction.load(self.state, *_referenced_ids(chunk))
             outcome = apply_transfers(chunk, self.state, self.timestamp + start)
             if start:
                 outcome.results = [CreateResult(r.index + start, r.status) for r in outcome.results]
@@ -461,7 +471,7 @@ class _Group:
             created.extend(outcome.transfers_created)
             _merge(self._total, outcome)
             if outcome.transfers_created:
-                self.transaction.write_transfers(outcome.transfers_created)
+                self.transaction.write_transfers(outcome.transfers_created, len(batch))
         self._segments.append((TRANSFER, created))
         self.timestamp += len(batch)
         invariant(len(results) + len(created) == len(batch), "every transfer event has one outcome")

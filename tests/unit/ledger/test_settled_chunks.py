@@ -21,6 +21,18 @@ def test_cuts_every_size_events_when_nothing_is_linked() -> None:
     assert settled_chunks(_transfers([0] * 7), 3) == [(0, 3), (3, 6), (6, 7)]
 
 
+def test_chunks_start_at_first_and_double_up_to_size() -> None:
+    assert settled_chunks(_transfers([0] * 20), 8, first=2) == [(0, 2), (2, 6), (6, 14), (14, 20)]
+    assert settled_chunks(_transfers([0] * 5), 8, first=2) == [(0, 2), (2, 5)]
+    assert settled_chunks(_transfers([0] * 7), 3, first=5) == [(0, 3), (3, 6), (6, 7)]
+
+
+def test_a_growing_chunk_still_ends_where_no_chain_is_open() -> None:
+    # the first cut (after event 0) falls inside the chain 0..2, so it moves to its end
+    flags = [LINKED, LINKED, 0, 0, 0, 0, 0, 0]
+    assert settled_chunks(_transfers(flags), 4, first=1) == [(0, 3), (3, 5), (5, 8)]
+
+
 def test_a_batch_that_fits_is_one_chunk() -> None:
     assert settled_chunks(_transfers([0] * 3), 3) == [(0, 3)]
     assert settled_chunks([], 3) == []
@@ -58,9 +70,13 @@ _event = st.tuples(
 
 
 @settings(max_examples=300, deadline=None)
-@given(events=st.lists(_event, max_size=40), size=st.integers(1, 6))
+@given(
+    events=st.lists(_event, max_size=40),
+    size=st.integers(1, 6),
+    first=st.none() | st.integers(1, 6),
+)
 def test_applying_the_chunks_is_applying_the_batch(
-    events: list[tuple[int, int, int, int, int]], size: int
+    events: list[tuple[int, int, int, int, int]], size: int, first: int | None
 ) -> None:
     batch = [TransferRequest(i, d, c, a, 1, 1, flags=f) for i, d, c, a, f in events]
 
@@ -80,7 +96,7 @@ def test_applying_the_chunks_is_applying_the_batch(
     chunked_state = fresh()
     results: list[CreateResult] = []
     created = []
-    for start, stop in settled_chunks(batch, size):
+    for start, stop in settled_chunks(batch, size, first):
         outcome = apply_transfers(batch[start:stop], chunked_state, 1_000 + start)
         results += [CreateResult(r.index + start, r.status) for r in outcome.results]
         created += outcome.transfers_created

@@ -787,23 +787,29 @@ class _Applier:
         self.chain_undo.clear()
 
 
-def settled_chunks(batch: Sequence[TransferRequest], size: int) -> list[tuple[int, int]]:
+def settled_chunks(
+    batch: Sequence[TransferRequest], size: int, first: int | None = None
+) -> list[tuple[int, int]]:
     """Split a batch into `[start, stop)` ranges of about `size` events, cutting only where no
     linked chain is open, so that each range applied on its own (with its events' timestamps
     and indexes offset by `start`) gives exactly what applying the whole batch gives, and the
     transfers a range creates are final once it is applied: no later chain can roll them back.
-    A chain longer than `size` stays whole."""
+    A chain longer than a range stays whole. With `first`, the ranges start at about `first`
+    events and double up to `size` (the first rows are ready to write sooner)."""
     invariant(size > 0, "chunks hold at least one event")
+    invariant(first is None or first > 0, "chunks hold at least one event")
     count = len(batch)
     ranges: list[tuple[int, int]] = []
     start = 0
-    index = size - 1
+    step = size if first is None else min(first, size)
+    index = step - 1
     while index < count - 1:
         while index < count - 1 and _is_linked(batch[index].flags, _LINKED):
             index += 1  # a chain is open after this event: cut after its last link
         ranges.append((start, index + 1))
         start = index + 1
-        index = start + size - 1
+        step = min(step * 2, size)
+        index = start + step - 1
     if start < count:
         ranges.append((start, count))
     invariant(sum(stop - begin for begin, stop in ranges) == count, "ranges cover the batch")

@@ -82,6 +82,11 @@ class SqlSession(Protocol):
 class WriteTransaction(Protocol):
     """One open write transaction. Leaving the context without `commit()` rolls back."""
 
+    # True where a look-up costs no round trip (SQLite, in process): the ledger then loads a
+    # batch's ids chunk by chunk as it applies it. False: it names the group's ids to `open`
+    # and loads them once.
+    reads_in_process: bool
+
     @property
     def sql(self) -> SqlSession:
         """The same transaction, for other contexts' tables."""
@@ -117,10 +122,11 @@ class WriteTransaction(Protocol):
         and the pending states of any pending transfers among them."""
         ...
 
-    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+    def write_transfers(self, transfers: Sequence[Transfer], batch_events: int) -> None:
         """Transfers created in this transaction that nothing can undo short of a rollback,
-        in creation order. The store may write them now (SQLite starts large groups on its
-        writer thread while the rest is applied) or at `persist`."""
+        in creation order, from a batch of `batch_events` events. The store may write them
+        now (SQLite starts large batches on its writer thread while the rest is applied) or
+        at `persist`."""
         ...
 
     def persist(self, outcome: BatchOutcome, state: LedgerState) -> None:

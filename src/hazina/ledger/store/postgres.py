@@ -724,6 +724,8 @@ def _transient_or_same(error: psycopg.Error) -> Exception:
 
 
 class PostgresWriteTransaction:
+    reads_in_process = False  # a look-up is a round trip: `open` prefetches the group's ids
+
     def __init__(
         self,
         store: PostgresLedgerStore,
@@ -905,7 +907,7 @@ class PostgresWriteTransaction:
                 accounts[account.id] = account
                 cache[account.id] = account
 
-    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+    def write_transfers(self, transfers: Sequence[Transfer], batch_events: int) -> None:
         """Nothing yet: `persist` writes the group's transfers in one go (pipelined INSERTs or
         binary COPY), which costs fewer round trips than writing them as they come."""
 

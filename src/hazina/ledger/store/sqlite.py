@@ -374,6 +374,8 @@ class SqliteWriteTransaction:
     Small groups are written inline, where a thread hand-off would cost more than it saves.
     """
 
+    reads_in_process = True
+
     def __init__(self, store: SqliteLedgerStore, connection: sqlite3.Connection) -> None:
         self._store = store
         self._connection = connection
@@ -416,11 +418,15 @@ class SqliteWriteTransaction:
         if first_error is not None:
             raise first_error
 
-    def write_transfers(self, transfers: Sequence[Transfer]) -> None:
+    def write_transfers(self, transfers: Sequence[Transfer], batch_events: int) -> None:
         self._transfers_handed += len(transfers)
         rows = self._transfer_rows
         rows.extend([_transfer_values(t) for t in transfers])
-        if len(rows) >= self._store.background_write_rows_min:
+        # A large batch's chunks go to the writer as they come (its first, small chunk too:
+        # the writer starts sooner); small batches gather rows for one statement at `persist`.
+        if len(rows) >= self._store.background_write_rows_min or (
+            batch_events >= self._store.background_write_rows_min
+        ):
             self._transfer_rows = []
             connection = self._connection
             self._write(lambda: _insert_transfers(connection, rows), large=True)
@@ -449,7 +455,8 @@ class SqliteWriteTransaction:
         return (row[0], row[1], row[2])
 
     def load(self, state: LedgerState, account_ids: set[int], transfer_ids: set[int]) -> None:
-        self.wait_for_writer()
+        # Waits for the writer thread only to read: ids above the stored maximum and cached
+        # accounts need no statement, so the writer goes on with earlier chunks meanwhile.
         connection = self._connection
         stored_max = self._stored_transfer_id_max()
         missing_transfers = [  # malformed ids are refused by the domain: nothing to find
@@ -459,6 +466,7 @@ class SqliteWriteTransaction:
         ]
         pending_ids: list[int] = []
         if missing_transfers:
+            self.wait_for_writer()
             for row in connection.execute(
                 f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
                 " WHERE id IN (SELECT value FROM json_each(?))",
@@ -494,6 +502,7 @@ class SqliteWriteTransaction:
             else:
                 missing_accounts.append(account_id)
         if missing_accounts:
+            self.wait_for_writer()
             for row in connection.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts"
                 " WHERE id IN (SELECT value FROM json_each(?))",
@@ -508,6 +517,7 @@ class SqliteWriteTransaction:
         transaction: a larger id cannot exist, so clients with rising ids (as TigerBeetle
         advises) skip the look-up. Later ids of this transaction are in the state anyway."""
         if self._transfer_id_max is None:
+            self.wait_for_writer()
             row = self._connection.execute(
                 "SELECT max(coalesce((SELECT max(id) FROM transfers), 0),"
                 " coalesce((SELECT max(id) FROM transfers_failed), 0))"
