@@ -172,11 +172,16 @@ class Breakdown:
     request, so that, unlike a profiler, it barely changes what it measures.
 
     The event loop thread runs uvicorn, Starlette/FastAPI routing, the middleware, request
-    body parsing and pydantic validation, and response serialisation. The worker threads run
-    the sync dependency (API key check) and the route (phone parsing, party look-ups,
-    idempotency hash, the response model) and wait on the committer. The committer runs each
-    group's database transaction: the payments service's unit of work, the ledger's apply
-    inside it, persisting and the journal, and the commit.
+    body parsing and pydantic validation, and response serialisation. The route (API key
+    check, phone parsing, party look-ups, idempotency hash, the payments service, the response
+    model) runs on the loop too on SQLite (`kernel.loop_bridge`, suspended while it waits for
+    the committer), in worker threads on PostgreSQL; its steps are timed wherever they run.
+    The committer runs each group's database transaction: the payments service's unit of work,
+    the ledger's apply inside it, persisting and the journal, and the commit.
+
+    A route on the loop is suspended inside `LedgerService.run` while the loop serves other
+    requests, so the CPU clock of its thread across that call counts theirs too: the service's
+    own CPU is its time less the time inside `run` (`ledger wait`), in which it does nothing.
     """
 
     def __init__(self) -> None:
@@ -208,7 +213,8 @@ class Breakdown:
         original_run = ledger_class.run
 
         def run(ledger: Any, work: Callable[[Any], Any]) -> Any:
-            return original_run(ledger, timed("unit of work", work, False))
+            waiting = timed("ledger wait", original_run, False)
+            return waiting(ledger, timed("unit of work", work, False))
 
         ledger_class.run = run  # type: ignore[method-assign]
         # (label, module, class or None, attribute, worker threads only)
@@ -821,21 +827,23 @@ def report_breakdown(breakdown: dict[str, Any]) -> None:
     commit = cpu.get("commit", 0.0)
     committer = breakdown["committer_cpu_s"]
     worker = breakdown["worker_cpu_s"]
-    worker_parts = [
+    loop = breakdown["event_loop_cpu_s"]
+    route_parts = [
         ("API key check", cpu.get("auth", 0.0)),
         ("phone number parsing", cpu.get("phone parsing", 0.0)),
         ("party and wallet look-ups by the route", cpu.get("look-ups", 0.0)),
         ("idempotency request hash", cpu.get("idempotency hash", 0.0)),
         ("response model", cpu.get("response model", 0.0)),
-        ("payments service before and after the commit", cpu.get("service", 0.0)),
+        (
+            "payments service before and after the commit",
+            cpu.get("service", 0.0) - cpu.get("ledger wait", 0.0),
+        ),
     ]
-    worker_parts.append(
-        ("FastAPI sync wrappers, thread hand-offs, rest", worker - sum(v for _, v in worker_parts))
-    )
     parts = [
-        ("event loop: HTTP, routing, middleware, validation, JSON", breakdown["event_loop_cpu_s"]),
-        ("worker threads (dependency, route, response validation)", worker),
-        *((f"  {name}", seconds) for name, seconds in worker_parts),
+        ("event loop thread: HTTP, routing, validation, JSON, routes", loop),
+        ("worker threads: routes run in the pool, hand-offs", worker),
+        ("  route steps, on whichever thread they ran:", None),
+        *((f"    {name}", seconds) for name, seconds in route_parts),
         ("committer: payments unit of work (SQL, checks, records)", unit - apply),
         ("committer: ledger apply (load accounts, validate)", apply),
         ("committer: ledger persist + journal", persist),
@@ -845,6 +853,9 @@ def report_breakdown(breakdown: dict[str, Any]) -> None:
     total = breakdown["process_cpu_s"]
     print(f"{'':<8} server CPU per request ({requests:,} requests, warm-up included):")
     for name, seconds in parts:
+        if seconds is None:
+            print(f"{'':<10} {name}")
+            continue
         print(
             f"{'':<10} {name:<58} {seconds / requests * 1e3:6.3f} ms"
             f"  {seconds / max(total, 1e-9) * 100:5.1f}%"

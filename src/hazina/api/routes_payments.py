@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
 from hazina.api.amounts import format_amount, parse_amount
 from hazina.api.app import (
     Caller,
+    Context,
     IdempotencyKey,
     StepUp,
     idempotency_for,
@@ -16,7 +18,7 @@ from hazina.api.app import (
 )
 from hazina.api.pagination import Page, PageParameters, page_from
 from hazina.api.problems import ProblemError
-from hazina.api.routing import api_router
+from hazina.api.routing import api_router, on_loop_if
 from hazina.api.schemas import (
     BankTransferCreate,
     BankTransferSettlement,
@@ -70,7 +72,19 @@ def _coded_wallet(payments: PaymentsService, code: str, currency: str) -> int:
 router = api_router(tags=["payments"])
 
 
+def _reads_in_process(arguments: Mapping[str, Any]) -> bool:
+    """A money movement runs on the event loop when its platform's database is in process
+    (SQLite): its reads take microseconds, and it waits for its commit without a pool thread.
+    On PostgreSQL each read is a round trip, which would stall the loop: the pool it is."""
+    context = arguments.get("context")
+    return isinstance(context, Context) and context.platform.ledger.store.dialect == "sqlite"
+
+
+on_loop_when_in_process = on_loop_if(_reads_in_process)
+
+
 @router.post("/float-purchases", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def purchase_float(
     body: FloatPurchaseCreate, context: Caller, key: IdempotencyKey
 ) -> TransactionOut:
@@ -89,6 +103,7 @@ def purchase_float(
 
 
 @router.post("/cash-ins", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def cash_in(body: CashInCreate, context: Caller, key: IdempotencyKey) -> TransactionOut:
     """A customer hands cash to an agent; the agent's float pays the customer's wallet."""
     context.require(Scope.payments_write)
@@ -106,6 +121,7 @@ def cash_in(body: CashInCreate, context: Caller, key: IdempotencyKey) -> Transac
 
 
 @router.post("/cash-outs", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def cash_out(
     body: CashOutCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
 ) -> TransactionOut:
@@ -135,6 +151,7 @@ def p2p_out(outcome: PaymentTransaction | IssuedVoucher) -> P2POut:
 
 
 @router.post("/p2p-transfers", status_code=201, response_model=P2POut)
+@on_loop_when_in_process
 def send_p2p(body: P2PCreate, context: Caller, key: IdempotencyKey, step_up: StepUp) -> P2POut:
     """Send money to a phone number: to its wallet, or as a voucher if it is unregistered
     (the voucher code is in the response, once)."""
@@ -160,6 +177,7 @@ def p2p_out_of_transaction(record: PaymentTransaction) -> P2POut:
 
 
 @router.post("/voucher-claims", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def claim_voucher(body: VoucherClaimCreate, context: Caller, key: IdempotencyKey) -> TransactionOut:
     context.require(Scope.payments_write)
     record = context.platform.payments.claim_voucher(
@@ -171,6 +189,7 @@ def claim_voucher(body: VoucherClaimCreate, context: Caller, key: IdempotencyKey
 
 
 @router.post("/merchant-payments", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def pay_merchant(
     body: MerchantPaymentCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
 ) -> TransactionOut:
@@ -243,6 +262,7 @@ def pay_merchant(
 
 
 @router.post("/bill-payments", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def pay_bill(
     body: BillPaymentCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
 ) -> TransactionOut:
@@ -263,6 +283,7 @@ def pay_bill(
 
 
 @router.post("/bank-transfers", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def send_to_bank(
     body: BankTransferCreate, context: Caller, key: IdempotencyKey, step_up: StepUp
 ) -> TransactionOut:
@@ -284,6 +305,7 @@ def send_to_bank(
 
 
 @router.post("/bank-transfers/{transaction_id}/settlement", response_model=TransactionOut)
+@on_loop_when_in_process
 def settle_bank_transfer(
     transaction_id: str, body: BankTransferSettlement, context: Caller
 ) -> TransactionOut:
@@ -296,6 +318,7 @@ def settle_bank_transfer(
 
 
 @router.post("/incoming-bank-transfers", status_code=201, response_model=TransactionOut)
+@on_loop_when_in_process
 def receive_from_bank(
     body: IncomingBankTransferCreate, context: Caller, key: IdempotencyKey
 ) -> TransactionOut:
@@ -362,6 +385,7 @@ def receipt(transaction_id: str, context: Caller) -> ReceiptOut:
 
 
 @router.post("/reversal-requests", status_code=201, response_model=ReversalRequestOut)
+@on_loop_when_in_process
 def request_reversal(body: ReversalRequestCreate, context: Caller) -> ReversalRequestOut:
     """Maker: ask for a completed transaction to be reversed. Another operator decides."""
     context.require(Scope.reversals_request)
@@ -385,6 +409,7 @@ def list_reversal_requests(
 
 
 @router.post("/reversal-requests/{request_id}/approval", response_model=ReversalRequestOut)
+@on_loop_when_in_process
 def approve_reversal(request_id: str, context: Caller) -> ReversalRequestOut:
     """Checker: approve (posting the reversal); never the operator who asked."""
     context.require(Scope.reversals_approve)
@@ -396,6 +421,7 @@ def approve_reversal(request_id: str, context: Caller) -> ReversalRequestOut:
 
 
 @router.post("/reversal-requests/{request_id}/rejection", response_model=ReversalRequestOut)
+@on_loop_when_in_process
 def reject_reversal(request_id: str, context: Caller) -> ReversalRequestOut:
     context.require(Scope.reversals_approve)
     return reversal_out(

@@ -11,6 +11,8 @@ transfer ids are idempotency keys.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 import time
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from hazina.kernel import loop_bridge
 from hazina.kernel.clock import Clock
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
@@ -111,11 +114,43 @@ class _Reply:
         return self._value
 
 
+class _LoopReply:
+    """One caller's answer when the caller is work run on an event loop
+    (`kernel.loop_bridge`): the committer settles the caller's future on that loop."""
+
+    __slots__ = ("_future", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[Any]) -> None:
+        self._loop = loop
+        self._future = future
+
+    def set_result(self, value: Any) -> None:
+        self._settle(value, None)
+
+    def set_exception(self, error: BaseException) -> None:
+        self._settle(None, error)
+
+    def _settle(self, value: Any, error: BaseException | None) -> None:
+        # A loop that has closed (its server stopped) has no caller left to answer; the
+        # committer goes on with the next group.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_settle, self._future, value, error)
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():  # cancelled meanwhile
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
 @dataclass(slots=True)
 class _Request:
     kind: str  # "accounts" | "transfers" | "expire" | "unit"
     batch: Sequence[AccountRequest] | Sequence[TransferRequest]
-    future: _Reply
+    future: _Reply | _LoopReply
     work: Callable[[LedgerUnit], Any] | None = None
     enqueued_at: float = field(default_factory=time.monotonic)
 
@@ -203,6 +238,11 @@ class LedgerService:
         if self._closed:
             raise RuntimeError("the ledger service is closed")
         self._ensure_committer()
+        loop = loop_bridge.running_loop()
+        if loop is not None:  # an endpoint run on the event loop: suspend it, not the loop
+            future: asyncio.Future[Any] = loop.create_future()
+            self._queue.put(_Request(kind, batch, _LoopReply(loop, future), work))
+            return loop_bridge.wait(future)
         reply = _Reply()
         self._queue.put(_Request(kind, batch, reply, work))
         return reply.result()

@@ -1,8 +1,10 @@
 """`OneHopRoute`: a blocking endpoint runs in the thread pool once per request, and FastAPI
 still validates its response and documents it as before."""
 
+import asyncio
 import threading
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Header
@@ -11,7 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from starlette import concurrency
 
-from hazina.api.routing import OneHopRoute, api_router, one_hop
+from hazina.api.routing import OneHopRoute, api_router, on_loop_if, one_hop
+from hazina.kernel.loop_bridge import running_loop, wait
 
 
 class Out(BaseModel):
@@ -107,3 +110,39 @@ def test_async_endpoints_are_left_alone() -> None:
         assert client.post("/echo/1", headers={"X-Name": "a"}).json() == {"value": 2}
     loop_thread, pool_thread = threads
     assert loop_thread != pool_thread  # the async one ran on the loop, the blocking one in the pool
+
+
+def test_a_marked_endpoint_runs_on_the_loop_when_its_check_holds() -> None:
+    threads: list[str] = []
+    router = api_router()
+
+    def in_process(arguments: Mapping[str, Any]) -> bool:
+        return bool(arguments["fast"])
+
+    @router.get("/where", response_model=Out)
+    @on_loop_if(in_process)
+    def where(fast: bool) -> Out:
+        threads.append(threading.current_thread().name)
+        # On the loop, waiting for another thread's answer suspends this work only.
+        loop = running_loop()
+        if loop is not None:
+            future: asyncio.Future[int] = loop.create_future()
+            threading.Thread(target=loop.call_soon_threadsafe, args=(future.set_result, 5)).start()
+            return Out(value=wait(future))
+        return Out(value=5)
+
+    @router.get("/loop-thread")
+    async def loop_thread() -> str:
+        return threading.current_thread().name
+
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        assert client.get("/where", params={"fast": True}).json() == {"value": 5}
+        assert client.get("/where", params={"fast": False}).json() == {"value": 5}
+        loop_name = client.get("/loop-thread").json()
+    on_loop, in_pool = threads
+    assert on_loop == loop_name
+    assert in_pool != loop_name
+    operation = app.openapi()["paths"]["/where"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == ["fast"]
