@@ -51,8 +51,16 @@ async def run_on_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> 
     """`function(*args, **kwargs)` on this event loop's thread, suspended at each `wait`."""
     loop = asyncio.get_running_loop()
     task = loop.create_task(_drive(loop, function, args, kwargs))
+    # If the caller is cancelled, nobody else reads the work's outcome: read it here, so that
+    # asyncio does not report an error "never retrieved" (the work's own code handles it).
+    task.add_done_callback(_outcome_read)
     # Shielded: a cancelled caller leaves the work running to its end (see the module).
     return await asyncio.shield(task)
+
+
+def _outcome_read(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 async def _drive(

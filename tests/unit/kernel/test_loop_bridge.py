@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import threading
 
 import pytest
@@ -141,3 +142,28 @@ def test_a_cancelled_caller_leaves_the_work_running_to_its_end() -> None:
 
     asyncio.run(main())
     assert done == ["after the commit"]
+
+
+def test_an_error_after_the_caller_left_is_not_reported_as_never_retrieved() -> None:
+    reported: list[dict[str, object]] = []
+
+    def work(future: asyncio.Future[int]) -> int:
+        wait(future)
+        raise ValueError("after the caller left")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _, context: reported.append(context))
+        future: asyncio.Future[int] = loop.create_future()
+        caller = asyncio.ensure_future(run_on_loop(work, future))
+        await asyncio.sleep(0)
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        future.set_result(1)
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    gc.collect()  # an unread task error is reported when the task is collected
+    assert reported == []
