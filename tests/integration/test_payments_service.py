@@ -123,6 +123,33 @@ def test_kyc_limits_refuse_with_a_reason(world: World) -> None:
     assert "KES 100,000.00" in per_transaction.value.message
 
 
+def test_daily_and_monthly_usage_count_every_outflow_and_refuse_past_the_day(
+    world: World,
+) -> None:
+    # Bob is tier 1: at most KES 100,000 a payment, 150,000 a day, 1,000,000 a month.
+    world.payments.purchase_float(world.agent, 30_000_000, "deposit slip 2")
+    world.payments.cash_in(world.agent, world.bob, 25_000_000, KES)
+    first = world.payments.send_p2p(world.bob, "+254712000001", 9_000_000, KES)
+    assert isinstance(first, PaymentTransaction)
+    with pytest.raises(PaymentError) as caught:
+        world.payments.send_p2p(world.bob, "+254712000001", 7_000_000, KES)
+    assert caught.value.code == "limit_daily_volume"
+    world.clock.advance_seconds(86_400)  # the next day (same month: 2025-11-13 -> 14)
+    second = world.payments.send_p2p(world.bob, "+254712000001", 7_000_000, KES)
+    assert isinstance(second, PaymentTransaction)
+    rows = world.ledger.store.reader().fetch_all(
+        "SELECT period, outflow FROM wallet_usage WHERE wallet_id = ? ORDER BY period",
+        (world.bob,),
+    )
+    spent_first = first.amount + first.fee
+    spent_second = second.amount + second.fee
+    assert rows == [
+        ("D2025-11-13", spent_first),
+        ("D2025-11-14", spent_second),
+        ("M2025-11", spent_first + spent_second),
+    ]
+
+
 def test_frozen_wallet_is_refused(world: World) -> None:
     bob_party = world.payments.get_wallet(world.bob).party_id
     world.payments.set_party_status(bob_party, "frozen", "ops")

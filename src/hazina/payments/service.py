@@ -1714,15 +1714,14 @@ class PaymentsService:
             # Every read the payment may need, answered together (one round trip on
             # PostgreSQL), then used in the order the rules go.
             reads = [
-                _wallet_view_read(payer_wallet_id),
-                _wallet_view_read(payee_wallet_id),
+                _wallet_views_read(payer_wallet_id, payee_wallet_id),
                 _usage_read(payer_wallet_id, day, month),
             ]
             if idempotency is not None:
                 reads.append(idempotency_read(idempotency))
             answers = unit.sql.fetch_batch(reads)
             if idempotency is not None:
-                answer_idempotency(answers[3], idempotency)
+                answer_idempotency(answers[2], idempotency)
             if screening is not None and step_up is not None:
                 try:
                     self._risk().pass_challenge(
@@ -1738,7 +1737,7 @@ class PaymentsService:
                         error.code, ErrorKind.refused, str(error), challenge_id=step_up.challenge_id
                     )
             payer = _wallet_view_of(answers[0], payer_wallet_id, "payer")
-            payee = _wallet_view_of(answers[1], payee_wallet_id, "payee")
+            payee = _wallet_view_of(answers[0], payee_wallet_id, "payee")
             for side, view, kinds in (("payer", payer, payer_kinds), ("payee", payee, payee_kinds)):
                 _check_side(side, view, kinds, currency_code)
             if (
@@ -1759,7 +1758,7 @@ class PaymentsService:
                 tariff_version = quote.tariff_version
             fee = quote.customer_fee if quote is not None else 0
             if check_limits:
-                usage = {str(period): int(outflow) for period, outflow in answers[2]}
+                usage = {str(period): int(outflow) for period, outflow in answers[1]}
                 refusal = self._check_limits(unit, payer, payee, amount, fee, day, month, usage)
                 if refusal is not None:
                     return refusal
@@ -1811,13 +1810,13 @@ class PaymentsService:
                 self._risk().record(unit.sql, screening, transaction_id)
             if payer.party_kind is PartyKind.customer:
                 outflow = amount + fee
-                for period in (day, month):
-                    unit.sql.write(
-                        "INSERT INTO wallet_usage (wallet_id, period, outflow) VALUES (?, ?, ?)"
-                        " ON CONFLICT (wallet_id, period)"
-                        " DO UPDATE SET outflow = wallet_usage.outflow + excluded.outflow",
-                        (payer_wallet_id, period, outflow),
-                    )
+                # The day's and the month's counters (two rows) in one statement.
+                unit.sql.write(
+                    "INSERT INTO wallet_usage (wallet_id, period, outflow)"
+                    " VALUES (?, ?, ?), (?, ?, ?) ON CONFLICT (wallet_id, period)"
+                    " DO UPDATE SET outflow = wallet_usage.outflow + excluded.outflow",
+                    (payer_wallet_id, day, outflow, payer_wallet_id, month, outflow),
+                )
             if after is not None:
                 after(unit, transaction)
             write_outbox(
@@ -2152,16 +2151,17 @@ def _check_reversible(transaction: PaymentTransaction) -> None:
         )
 
 
-_WALLET_VIEW = (
+_WALLET_VIEWS = (
     f"SELECT {', '.join('w.' + c.strip() for c in WALLET_COLUMNS.split(','))},"
     " p.kind, p.status, p.kyc_tier, p.name, p.phone"
-    " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE w.id = ?"
+    " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)"
 )
 
 
-def _wallet_view_read(wallet_id: int) -> tuple[str, tuple[int]]:
-    """The read behind `_wallet_view_of`, for `SqlSession.fetch_batch`."""
-    return _WALLET_VIEW, (wallet_id,)
+def _wallet_views_read(payer_wallet_id: int, payee_wallet_id: int) -> tuple[str, tuple[int, int]]:
+    """The read behind `_wallet_view_of` for both sides of a payment (one statement), for
+    `SqlSession.fetch_batch`."""
+    return _WALLET_VIEWS, (payer_wallet_id, payee_wallet_id)
 
 
 def _usage_read(wallet_id: int, day: str, month: str) -> tuple[str, tuple[int, str, str]]:
@@ -2173,9 +2173,10 @@ def _usage_read(wallet_id: int, day: str, month: str) -> tuple[str, tuple[int, s
 
 
 def _wallet_view_of(rows: list[tuple[Any, ...]], wallet_id: int, side: str) -> _WalletView:
-    if not rows:
+    """The view of `wallet_id` among the rows of `_wallet_views_read`."""
+    row = next((r for r in rows if r[0] == wallet_id), None)
+    if row is None:
         raise not_found("wallet_not_found", f"the {side} wallet {wallet_id} does not exist")
-    row = rows[0]
     return _WalletView(
         wallet_from_row(row[:5]), PartyKind(row[5]), row[6], KycTier(row[7]), row[8], row[9]
     )
