@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import gc
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -128,17 +129,7 @@ def test_a_cancelled_caller_leaves_the_work_running_to_its_end() -> None:
         return value
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[int] = loop.create_future()
-        caller = asyncio.ensure_future(run_on_loop(work, future))
-        await asyncio.sleep(0)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
-        assert done == []
-        future.set_result(5)
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await _cancel_the_caller_then_answer(work, 5, lambda: done == [])
 
     asyncio.run(main())
     assert done == ["after the commit"]
@@ -154,16 +145,27 @@ def test_an_error_after_the_caller_left_is_not_reported_as_never_retrieved() -> 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(lambda _, context: reported.append(context))
-        future: asyncio.Future[int] = loop.create_future()
-        caller = asyncio.ensure_future(run_on_loop(work, future))
-        await asyncio.sleep(0)
-        caller.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await caller
-        future.set_result(1)
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await _cancel_the_caller_then_answer(work, 1)
 
     asyncio.run(main())
     gc.collect()  # an unread task error is reported when the task is collected
     assert reported == []
+
+
+async def _cancel_the_caller_then_answer(
+    work: Callable[[asyncio.Future[int]], int],
+    answer: int,
+    before_the_answer: Callable[[], bool] = lambda: True,
+) -> None:
+    """Start `work`, cancel its caller while it waits, then answer its future and let the
+    loop run it to its end."""
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    caller = asyncio.ensure_future(run_on_loop(work, future))
+    await asyncio.sleep(0)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert before_the_answer()
+    future.set_result(answer)
+    for _ in range(5):
+        await asyncio.sleep(0)
