@@ -114,9 +114,9 @@ async def authenticated(
 ) -> Context:
     """The caller, from the bearer credential.
 
-    An API key or session of the home tenant on an embedded SQLite database is checked right
-    here on the event loop: one indexed read in process (tens of microseconds) costs less than
-    the hop to a pool thread. Everything else (a partner's token, another tenant, whose
+    An API key or session of the home tenant on a database read in process (embedded SQLite)
+    is checked right here on the event loop: one indexed read (tens of microseconds) costs
+    less than the hop to a pool thread. Everything else (a partner's token, another tenant, whose
     platform may first have to be opened, or PostgreSQL, a round trip away) is checked in the
     thread pool."""
     if authorization is None or not authorization.startswith("Bearer "):
@@ -131,7 +131,7 @@ async def authenticated(
     if tenant is None and not _is_access_token(credential):
         partners: Partners = request.app.state.partners
         _, home = partners.platform_for(None)  # the home platform is always open
-        if home.ledger.store.dialect == "sqlite":
+        if home.ledger.store.reads_in_process:
             return _authenticated(request, credential, tenant)
     return await run_in_threadpool(_authenticated, request, credential, tenant)
 

@@ -77,7 +77,7 @@ def _reads_in_process(arguments: Mapping[str, Any]) -> bool:
     (SQLite): its reads take microseconds, and it waits for its commit without a pool thread.
     On PostgreSQL each read is a round trip, which would stall the loop: the pool it is."""
     context = arguments.get("context")
-    return isinstance(context, Context) and context.platform.ledger.store.dialect == "sqlite"
+    return isinstance(context, Context) and context.platform.ledger.store.reads_in_process
 
 
 on_loop_when_in_process = on_loop_if(_reads_in_process)

@@ -134,10 +134,10 @@ class _LoopReply:
         # A loop that has closed (its server stopped) has no caller left to answer; the
         # committer goes on with the next group.
         with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(_settle, self._future, value, error)
+            self._loop.call_soon_threadsafe(_settle_future, self._future, value, error)
 
 
-def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+def _settle_future(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
     if future.done():  # cancelled meanwhile
         return
     if error is not None:
@@ -344,7 +344,14 @@ class LedgerService:
             all_new = len(batches) == len(requests) and not any(
                 r.pending_id for batch in batches for r in batch
             )
-            group = _Group(transaction, self._clock, batches, self._apply_chunks, all_new)
+            group = _Group(
+                transaction,
+                self._clock,
+                batches,
+                self._apply_chunks,
+                all_new,
+                load_per_chunk=self.store.reads_in_process,
+            )
             for index, request in enumerate(requests):
                 if request.kind == "accounts":
                     results.append(group.create_accounts(request.batch))  # type: ignore[arg-type]
@@ -414,8 +421,14 @@ class _Group:
         batches: Sequence[Sequence[TransferRequest]] = (),
         apply_chunks: tuple[int, int | None] = (transfer_apply_chunk_max, None),
         all_new: bool = False,
+        *,
+        load_per_chunk: bool = False,
     ) -> None:
+        """`load_per_chunk`: the store reads in process, so each chunk of a batch loads its
+        own ids right before it is applied; else the group's ids are named to `open` and
+        loaded once (one round trip)."""
         self.transaction = transaction
+        self._load_per_chunk = load_per_chunk
         self._apply_chunks = apply_chunks  # (size, first)
         now_ns = clock.now_ns()
         # Ids looked up once for the whole group, where a look-up costs a round trip: found
@@ -425,7 +438,7 @@ class _Group:
         self._preloaded_transfers: set[int] = set()
         # The ids of a group's only batch are what it references: no need to recompute them.
         self._preloaded_batch: Sequence[TransferRequest] | None = None
-        for batch in () if transaction.reads_in_process else batches:
+        for batch in () if load_per_chunk else batches:
             account_ids, transfer_ids = _referenced_ids(batch)
             if len(batches) == 1:
                 self._preloaded_batch = batch
@@ -488,7 +501,7 @@ class _Group:
         load_chunks = False
         if self._preloaded_batch is batch:
             self._preloaded_batch = None  # loaded whole in __init__: nothing more to load
-        elif self.transaction.reads_in_process:
+        elif self._load_per_chunk:
             load_chunks = True  # the first chunk is applied (and written) sooner
         else:
             account_ids, transfer_ids = _referenced_ids(batch)

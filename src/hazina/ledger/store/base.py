@@ -82,11 +82,6 @@ class SqlSession(Protocol):
 class WriteTransaction(Protocol):
     """One open write transaction. Leaving the context without `commit()` rolls back."""
 
-    # True where a look-up costs no round trip (SQLite, in process): the ledger then loads a
-    # batch's ids chunk by chunk as it applies it. False: it names the group's ids to `open`
-    # and loads them once.
-    reads_in_process: bool
-
     @property
     def sql(self) -> SqlSession:
         """The same transaction, for other contexts' tables."""
@@ -143,6 +138,11 @@ class LedgerStore(Protocol):
     """Durable ledger storage. Implementations: `SqliteLedgerStore`, `PostgresLedgerStore`."""
 
     dialect: str  # "sqlite" or "postgresql"
+    # True where a read costs no round trip (SQLite, in process): the ledger loads a batch's
+    # ids chunk by chunk as it applies it, and the API checks keys and runs payments on the
+    # event loop. False (PostgreSQL): the ledger names a group's ids to `open` and loads them
+    # once, and the API does its reads in the thread pool.
+    reads_in_process: bool
 
     def reader(self) -> SqlSession:
         """A read-only session of this thread (autocommit reads), for other contexts' tables."""

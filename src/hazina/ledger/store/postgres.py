@@ -724,8 +724,6 @@ def _transient_or_same(error: psycopg.Error) -> Exception:
 
 
 class PostgresWriteTransaction:
-    reads_in_process = False  # a look-up is a round trip: `open` prefetches the group's ids
-
     def __init__(
         self,
         store: PostgresLedgerStore,
@@ -1103,6 +1101,7 @@ class PostgresLedgerStore:
     """The ledger on one PostgreSQL database, given by a libpq connection string."""
 
     dialect = "postgresql"
+    reads_in_process = False  # every read is a round trip
 
     def __init__(self, dsn: str) -> None:
         invariant(bool(dsn), "a PostgreSQL connection string is required")

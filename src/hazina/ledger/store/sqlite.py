@@ -374,8 +374,6 @@ class SqliteWriteTransaction:
     Small groups are written inline, where a thread hand-off would cost more than it saves.
     """
 
-    reads_in_process = True
-
     def __init__(self, store: SqliteLedgerStore, connection: sqlite3.Connection) -> None:
         self._store = store
         self._connection = connection
@@ -648,6 +646,7 @@ class SqliteLedgerStore:
     """The ledger on one SQLite file (or `:memory:` for a throwaway, single-connection store)."""
 
     dialect = "sqlite"
+    reads_in_process = True
 
     def __init__(
         self,
