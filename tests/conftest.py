@@ -2,7 +2,8 @@
 
 `sqlite-streamed` is SQLite with every group's rows written by its writer thread, and (through
 the `ledger` fixture) every batch applied in chunks of two events: the path that large batches
-take, run by the whole suite on small ones."""
+take, run by the whole suite on small ones. Its statement indexes roll to a new bucket every
+three transfers, so account look-ups cross many buckets."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hazina.ledger.store.sqlite import SqliteLedgerStore
 
 STORE_KINDS = ["sqlite", "sqlite-streamed", "postgres"]
 STREAMED_APPLY_CHUNK_SIZE = 2
+STREAMED_BUCKET_TRANSFERS = 3
 
 StoreFactory = Callable[[], LedgerStore]
 
@@ -31,7 +33,9 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[St
         yield lambda: SqliteLedgerStore(path)
     elif request.param == "sqlite-streamed":
         path = tmp_path / "ledger.sqlite3"
-        yield lambda: SqliteLedgerStore(path, background_write_rows_min=1)
+        yield lambda: SqliteLedgerStore(
+            path, background_write_rows_min=1, bucket_transfers=STREAMED_BUCKET_TRANSFERS
+        )
     else:
         from tests.postgres_server import postgres_store_factory
 

@@ -147,9 +147,11 @@ def test_a_full_batch_reaches_the_writer_a_small_first_chunk_at_a_time(
     written: list[tuple[str, int]] = []
     insert = sqlite_store._insert_transfers
 
-    def recording(connection: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    def recording(
+        connection: sqlite3.Connection, rows: list[tuple[object, ...]], bucket: int
+    ) -> None:
         written.append((threading.current_thread().name, len(rows)))
-        insert(connection, rows)
+        insert(connection, rows, bucket)
 
     monkeypatch.setattr(sqlite_store, "_insert_transfers", recording)
     service = LedgerService(SqliteLedgerStore(tmp_path / "ledger.sqlite3"), FixedClock(START_NS))
@@ -183,7 +185,7 @@ def test_a_failing_background_write_fails_the_group_and_leaves_nothing(tmp_path:
         service.store.execute_unchecked(  # type: ignore[attr-defined]
             "INSERT INTO transfers (timestamp, id, debit_account_id, credit_account_id, amount,"
             " pending_id, user_data_128, user_data_64, user_data_32, timeout, ledger, code,"
-            " flags) VALUES (?, ?, 1, 2, 1, 0, 0, 0, 0, 0, 1, 1, 0)",
+            " flags, bucket) VALUES (?, ?, 1, 2, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0)",
             (timestamp, 10**12),
         )
         batch = [TransferRequest(i, 1, 2, 1, 1, 1) for i in range(1, transfer_batch_size_max + 1)]

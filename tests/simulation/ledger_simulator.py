@@ -1016,6 +1016,9 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+SIMULATED_BUCKET_TRANSFERS = 5
+
+
 class SqliteBackend:
     kind = "sqlite"
     reopen_after_connection_loss = True
@@ -1024,7 +1027,9 @@ class SqliteBackend:
         self.path = Path(path)
 
     def open(self) -> LedgerStore:
-        return SqliteLedgerStore(self.path)
+        # Small statement-index buckets: the look-ups checked after every step cross many,
+        # and injected failures must leave the bucket counts right.
+        return SqliteLedgerStore(self.path, bucket_transfers=SIMULATED_BUCKET_TRANSFERS)
 
     def break_connection_hook(self) -> Callable[[], None]:
         def hook() -> None:

@@ -5,7 +5,8 @@ records stored in its timestamp range and its chained hash from the previous ent
 edit, insertion or deletion of a journalled record, or of a journal entry, breaks the chain at
 a reported place. It then replays every transfer and expiry to recompute each account's four
 balance counters, closed state and each pending transfer's state, and compares them with what
-the store holds (catching balances edited around the application).
+the store holds (catching balances edited around the application). On SQLite it also checks the
+statement indexes' buckets (`SqliteLedgerStore.index_problems`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hazina.ledger.domain.journal import (
 )
 from hazina.ledger.domain.model import PendingState
 from hazina.ledger.store.base import LedgerStore
+from hazina.ledger.store.sqlite import SqliteLedgerStore
 
 _PENDING = int(TransferFlags.pending)
 _POST = int(TransferFlags.post_pending_transfer)
@@ -52,6 +54,8 @@ def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
     report = VerifyReport()
     _verify_journal(store, report)
     _verify_balances(store, report)
+    if isinstance(store, SqliteLedgerStore):
+        report.problems += store.index_problems()
     del report.problems[problems_max:]
     return report
 

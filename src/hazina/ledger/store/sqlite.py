@@ -25,6 +25,8 @@ from typing import Any
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     database_busy_timeout_ms,
+    ledger_index_bucket_transfers,
+    ledger_index_bucket_window_max,
     query_limit_max,
     sqlite_background_write_rows_min,
     sqlite_rows_per_statement_max,
@@ -53,7 +55,14 @@ from hazina.ledger.store.codec import (
     fits_signed_64,
 )
 
-SCHEMA = """
+# Transfers per bucket of the statement indexes, to know when the newest is full.
+_TRANSFER_BUCKETS = """CREATE TABLE IF NOT EXISTS transfer_buckets (
+    bucket    INTEGER PRIMARY KEY CHECK (bucket >= 0),
+    transfers INTEGER NOT NULL CHECK (transfers > 0)
+) STRICT;"""
+
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS accounts (
     id              INTEGER PRIMARY KEY CHECK (id > 0),
     ledger          INTEGER NOT NULL CHECK (ledger > 0),
@@ -86,12 +95,18 @@ CREATE TABLE IF NOT EXISTS transfers (
     ledger            INTEGER NOT NULL,
     code              INTEGER NOT NULL,
     flags             INTEGER NOT NULL,
+    bucket            INTEGER NOT NULL CHECK (bucket >= 0),
     CHECK (debit_account_id <> credit_account_id)
 ) STRICT;
--- One column each: the rowid (the timestamp) is in every index entry already, so these serve
--- (account, timestamp range) look-ups with smaller entries, fewer pages written per commit.
-CREATE INDEX IF NOT EXISTS transfers_debit ON transfers (debit_account_id);
-CREATE INDEX IF NOT EXISTS transfers_credit ON transfers (credit_account_id);
+-- The statement indexes lead with the transfer's bucket (a run of about
+-- `ledger_index_bucket_transfers` transfers in timestamp order), so a commit's entries land in
+-- the newest bucket's few pages instead of all over an index that grows with the ledger. The
+-- rowid (the timestamp) is in every entry: (bucket, account, timestamp range) is one seek.
+CREATE INDEX IF NOT EXISTS transfers_debit_bucketed ON transfers (bucket, debit_account_id);
+CREATE INDEX IF NOT EXISTS transfers_credit_bucketed ON transfers (bucket, credit_account_id);
+"""
+    + _TRANSFER_BUCKETS
+    + """
 CREATE TABLE IF NOT EXISTS pending_states (
     pending_id INTEGER PRIMARY KEY,
     state      INTEGER NOT NULL CHECK (state BETWEEN 1 AND 4),
@@ -127,6 +142,7 @@ CREATE TABLE IF NOT EXISTS journal (
     hash            BLOB NOT NULL
 ) STRICT;
 """
+)
 
 _ACCOUNT_COLUMNS = (
     "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, debits_pending,"
@@ -213,9 +229,11 @@ def _transfer_values(t: Transfer) -> tuple[Any, ...]:
 
 
 _PLAIN_TRANSFER_VALUES = 8
+# Every row group starts with `?1`, the bucket, bound once per statement; the bare `?` that
+# follow number on from the largest so far (SQLite's rule), so the rows' values are ?2, ?3, ...
 _INSERT_PLAIN_TRANSFERS = (
-    "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code,"
-    " flags, timestamp, pending_id, user_data_128, user_data_64, user_data_32, timeout)"
+    "INSERT INTO transfers (bucket, id, debit_account_id, credit_account_id, amount, ledger,"
+    " code, flags, timestamp, pending_id, user_data_128, user_data_64, user_data_32, timeout)"
 )
 _multi_row_statements: dict[tuple[str, int], str] = {}
 
@@ -230,9 +248,12 @@ def _multi_row(head: str, group: str, rows: int, tail: str = "") -> str:
     return statement
 
 
-def _insert_transfers(connection: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert transfer rows a few statements at a time: each statement runs in one call that
-    releases the GIL, so the committer thread can go on applying while this one writes."""
+def _insert_transfers(
+    connection: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], bucket: int
+) -> None:
+    """Insert transfer rows, all in `bucket`, a few statements at a time: each statement runs
+    in one call that releases the GIL, so the committer thread can go on applying while this
+    one writes."""
     plain = [row for row in rows if len(row) == _PLAIN_TRANSFER_VALUES]
     full = (
         [row for row in rows if len(row) != _PLAIN_TRANSFER_VALUES]
@@ -240,16 +261,20 @@ def _insert_transfers(connection: sqlite3.Connection, rows: Sequence[tuple[Any, 
         else []
     )
     shapes = (
-        (plain, _INSERT_PLAIN_TRANSFERS, "(?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)"),
-        (full, f"INSERT INTO transfers ({_TRANSFER_COLUMNS})", "(" + ", ".join("?" * 13) + ")"),
+        (plain, _INSERT_PLAIN_TRANSFERS, "(?1, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0)"),
+        (
+            full,
+            f"INSERT INTO transfers (bucket, {_TRANSFER_COLUMNS})",
+            "(?1, " + ", ".join("?" * 13) + ")",
+        ),
     )
     step = sqlite_rows_per_statement_max
     for shaped, head, group in shapes:
         for start in range(0, len(shaped), step):
             part = shaped[start : start + step]
-            connection.execute(
-                _multi_row(head, group, len(part)), list(itertools.chain.from_iterable(part))
-            )
+            parameters = [bucket]
+            parameters.extend(itertools.chain.from_iterable(part))
+            connection.execute(_multi_row(head, group, len(part)), parameters)
 
 
 def _many(
@@ -261,6 +286,49 @@ def _many(
         connection.executemany(statement, rows)
 
     return work
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """A database made before the statement indexes were bucketed: its transfers all go in
+    bucket 0 and its one-column account indexes make way for the bucketed ones (created by
+    `SCHEMA` right after). One transaction; a second open finds nothing left to do."""
+    columns = [row[1] for row in connection.execute("PRAGMA table_info(transfers)")]
+    if not columns or "bucket" in columns:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute(
+            "ALTER TABLE transfers ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0 CHECK (bucket >= 0)"
+        )
+        connection.execute("DROP INDEX IF EXISTS transfers_debit")
+        connection.execute("DROP INDEX IF EXISTS transfers_credit")
+        connection.execute(_TRANSFER_BUCKETS)
+        connection.execute(
+            "INSERT INTO transfer_buckets (bucket, transfers)"
+            " SELECT 0, count(*) FROM transfers HAVING count(*) > 0"
+        )
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def _bucket_span(
+    connection: sqlite3.Connection, timestamp_min: int, timestamp_max: int
+) -> tuple[int, int] | None:
+    """The buckets of the first and the last transfer in the timestamp range (rowid seeks),
+    or None when the range holds no transfer."""
+    first = connection.execute(
+        "SELECT bucket FROM transfers WHERE timestamp >= ? ORDER BY timestamp LIMIT 1",
+        (timestamp_min,),
+    ).fetchone()
+    last = connection.execute(
+        "SELECT bucket FROM transfers WHERE timestamp <= ? ORDER BY timestamp DESC LIMIT 1",
+        (timestamp_max if timestamp_max else (1 << 63) - 1,),
+    ).fetchone()
+    if first is None or last is None or first[0] > last[0]:
+        return None
+    return int(first[0]), int(last[0])
 
 
 def _ids_json(ids: Sequence[int] | set[int]) -> str:
@@ -374,9 +442,12 @@ class SqliteWriteTransaction:
     Small groups are written inline, where a thread hand-off would cost more than it saves.
     """
 
-    def __init__(self, store: SqliteLedgerStore, connection: sqlite3.Connection) -> None:
+    def __init__(
+        self, store: SqliteLedgerStore, connection: sqlite3.Connection, bucket: int
+    ) -> None:
         self._store = store
         self._connection = connection
+        self.bucket = bucket  # every transfer of this transaction is indexed in it
         self.committed = False
         self.sql = SqliteSession(connection, self.wait_for_writer)
         self._transfer_rows: list[tuple[Any, ...]] = []  # handed over, not yet written
@@ -427,7 +498,8 @@ class SqliteWriteTransaction:
         ):
             self._transfer_rows = []
             connection = self._connection
-            self._write(lambda: _insert_transfers(connection, rows), large=True)
+            bucket = self.bucket
+            self._write(lambda: _insert_transfers(connection, rows, bucket), large=True)
 
     def open(
         self,
@@ -544,9 +616,20 @@ class SqliteWriteTransaction:
         # rows are prepared here.
         if self._transfer_rows:
             transfer_rows, self._transfer_rows = self._transfer_rows, []
+            bucket = self.bucket
             self._write(
-                lambda: _insert_transfers(connection, transfer_rows),
+                lambda: _insert_transfers(connection, transfer_rows, bucket),
                 large=len(transfer_rows) >= self._store.background_write_rows_min,
+            )
+        if self._transfers_handed:
+            self._write(
+                _many(
+                    connection,
+                    "INSERT INTO transfer_buckets (bucket, transfers) VALUES (?, ?) ON CONFLICT"
+                    " (bucket) DO UPDATE SET transfers = transfers + excluded.transfers",
+                    [(self.bucket, self._transfers_handed)],
+                ),
+                large=False,
             )
         if outcome.accounts_created:
             account_rows = [
@@ -638,6 +721,7 @@ class SqliteWriteTransaction:
         self._store._choose_checkpointing(large=self.large)
         self._connection.execute("COMMIT")
         self.committed = True
+        self._store._bucket_committed(self.bucket, self._transfers_handed)
         if self.large:
             self._store._checkpoint_soon()
 
@@ -654,12 +738,17 @@ class SqliteLedgerStore:
         *,
         synchronous: str = "FULL",
         background_write_rows_min: int = sqlite_background_write_rows_min,
+        bucket_transfers: int = ledger_index_bucket_transfers,
     ) -> None:
         """`background_write_rows_min`: a group's rows go to the writer thread once this many
-        are waiting (tests lower it to run every group through the writer thread)."""
+        are waiting (tests lower it to run every group through the writer thread).
+        `bucket_transfers`: transfers per statement-index bucket (tests lower it to cross
+        many buckets with few transfers)."""
         invariant(synchronous in ("OFF", "NORMAL", "FULL", "EXTRA"), "unknown synchronous mode")
         invariant(background_write_rows_min > 0, "the writer thread takes at least one row")
+        invariant(bucket_transfers > 0, "a bucket holds at least one transfer")
         self.background_write_rows_min = background_write_rows_min
+        self.bucket_transfers = bucket_transfers
         self.path = str(path)
         self._memory = self.path == ":memory:"
         if not self._memory:
@@ -668,6 +757,7 @@ class SqliteLedgerStore:
         self._write_lock = threading.Lock()
         self._readers = threading.local()
         self._accounts: dict[int, AccountState] = {}
+        self._bucket_fill: tuple[int, int] | None = None  # newest bucket, its transfers
         self._data_version = -1
         # Test hook: called right before COMMIT, to inject storage failures.
         self.before_commit_hook: Any = None
@@ -677,6 +767,7 @@ class SqliteLedgerStore:
         self._closing = threading.Event()
         self._writer = self._connect()
         self._autocheckpoint_pages = 1_000  # SQLite's default
+        _migrate(self._writer)
         self._writer.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
@@ -725,10 +816,12 @@ class SqliteLedgerStore:
                 version = connection.execute("PRAGMA data_version").fetchone()[0]
                 if version != self._data_version:
                     self._accounts.clear()  # another connection committed: the cache is stale
+                    self._bucket_fill = None
                     self._data_version = version
+                bucket = self._next_bucket(connection)
             except sqlite3.Error as error:
                 raise _translate(error) from error
-            transaction = SqliteWriteTransaction(self, connection)
+            transaction = SqliteWriteTransaction(self, connection, bucket)
             try:
                 yield transaction
             except sqlite3.Error as error:
@@ -740,8 +833,28 @@ class SqliteLedgerStore:
             if not transaction.committed:
                 self._abort(transaction)
 
+    def _next_bucket(self, connection: sqlite3.Connection) -> int:
+        """The bucket this transaction's transfers go in: the newest, or a new one once the
+        newest holds `bucket_transfers` (a transaction is never split, so a bucket may hold
+        up to a batch more). Read under the write lock, so buckets only grow with time."""
+        if self._bucket_fill is None:
+            row = connection.execute(
+                "SELECT bucket, transfers FROM transfer_buckets ORDER BY bucket DESC LIMIT 1"
+            ).fetchone()
+            self._bucket_fill = (0, 0) if row is None else (row[0], row[1])
+        bucket, transfers = self._bucket_fill
+        return bucket + 1 if transfers >= self.bucket_transfers else bucket
+
+    def _bucket_committed(self, bucket: int, transfers: int) -> None:
+        if transfers == 0:
+            return
+        fill = self._bucket_fill
+        before = fill[1] if fill is not None and fill[0] == bucket else 0
+        self._bucket_fill = (bucket, before + transfers)
+
     def _abort(self, transaction: SqliteWriteTransaction) -> None:
         self._accounts.clear()  # the batch mutated cached states in place
+        self._bucket_fill = None
         # The connection must be idle before ROLLBACK; the error that got us here is raised.
         with contextlib.suppress(Exception):
             transaction.wait_for_writer()
@@ -843,21 +956,66 @@ class SqliteLedgerStore:
         return f"{clauses} ORDER BY timestamp {order} LIMIT ?", parameters
 
     def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]:
+        """The account's transfers in the range, oldest (or newest) first, read bucket by
+        bucket in time order with a window of buckets per statement that doubles (up to
+        `ledger_index_bucket_window_max`): a busy account fills its page from the first
+        bucket, a rare one spans many buckets for a few rows. One read snapshot throughout."""
         f = account_filter
-        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, f.limit, f.reversed)
         sides = []
         if f.debits:
             sides.append("debit_account_id = ?")
         if f.credits:
             sides.append("credit_account_id = ?")
-        if not sides:
+        limit = min(max(f.limit, 0), query_limit_max)
+        if not sides or limit == 0:
             return []
-        where = " OR ".join(sides)
-        rows = self._select(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE ({where}){suffix}",
-            [f.account_id] * len(sides) + parameters,
+        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, limit, f.reversed)
+        del parameters[-1]  # the limit: what is left of the page, per statement
+        # One seek per bucket and side: each side on its own index (an OR of the two lets
+        # the planner scan whole buckets), then merged; no transfer is on both sides.
+        sql = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE bucket IN"
+            f" (SELECT value FROM json_each(?)) AND {side}{suffix})"
+            for side in sides
         )
-        return [_transfer(row) for row in rows]
+        if len(sides) > 1:
+            sql += f" ORDER BY timestamp {'DESC' if f.reversed else 'ASC'} LIMIT ?"
+        found: list[Any] = []
+        try:
+            connection = self._reader()
+            with self._read_snapshot(connection):
+                span = _bucket_span(connection, f.timestamp_min, f.timestamp_max)
+                if span is None:
+                    return []
+                buckets = range(span[0], span[1] + 1)
+                if f.reversed:
+                    buckets = buckets[::-1]
+                start, window = 0, 1
+                while start < len(buckets) and len(found) < limit:
+                    chosen = json.dumps(list(buckets[start : start + window]))
+                    left = limit - len(found)
+                    bound = [chosen, f.account_id, *parameters, left] * len(sides)
+                    if len(sides) > 1:
+                        bound.append(left)
+                    found += connection.execute(sql, bound).fetchall()
+                    start += window
+                    window = min(window * 2, ledger_index_bucket_window_max)
+        except sqlite3.Error as error:
+            raise _translate(error) from error
+        return [_transfer(row) for row in found]
+
+    @contextmanager
+    def _read_snapshot(self, connection: sqlite3.Connection) -> Iterator[None]:
+        """Several statements read one committed state (a reader connection's transaction).
+        The `:memory:` store reads on its one connection, as it always has."""
+        if self._memory or connection.in_transaction:
+            yield
+            return
+        connection.execute("BEGIN")
+        try:
+            yield
+        finally:
+            connection.execute("COMMIT")
 
     def get_account_balances(self, account_filter: AccountFilter) -> list[AccountBalance]:
         f = account_filter
@@ -978,11 +1136,36 @@ class SqliteLedgerStore:
             for row in self._select("SELECT pending_id, state, expires_at FROM pending_states")
         }
 
+    def index_problems(self) -> list[str]:
+        """What account look-ups rely on in the statement indexes: every bucket holds as many
+        transfers as `transfer_buckets` says (new buckets are opened by that count), and
+        buckets never go down in timestamp order (look-ups read them in order)."""
+        problems: list[str] = []
+        counted = dict(self._select("SELECT bucket, count(*) FROM transfers GROUP BY bucket"))
+        recorded = dict(self._select("SELECT bucket, transfers FROM transfer_buckets"))
+        for bucket in sorted(counted.keys() | recorded.keys()):
+            if counted.get(bucket, 0) != recorded.get(bucket, 0):
+                problems.append(
+                    f"statement index bucket {bucket}: holds {counted.get(bucket, 0)} transfers,"
+                    f" transfer_buckets says {recorded.get(bucket, 0)}"
+                )
+        for timestamp, bucket, before in self._select(
+            "SELECT timestamp, bucket, before FROM (SELECT timestamp, bucket,"
+            " lag(bucket) OVER (ORDER BY timestamp) AS before FROM transfers)"
+            " WHERE bucket < before LIMIT 1"
+        ):
+            problems.append(
+                f"transfer at timestamp {timestamp}: statement index bucket {bucket} after"
+                f" bucket {before} (buckets must not go down in time)"
+            )
+        return problems
+
     def execute_unchecked(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         """Run raw SQL on the writer connection, around the application (tests and repairs)."""
         with self._write_lock:
             self._writer.execute(sql, parameters)
             self._accounts.clear()
+            self._bucket_fill = None
 
     def close(self) -> None:
         if self._checkpointer is not None:
