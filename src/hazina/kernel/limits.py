@@ -55,12 +55,13 @@ sqlite_writer_switch_interval_us: Final = 500
 # if that thread falls this far behind (pages of 4 KiB: 64 MiB).
 sqlite_wal_checkpoint_fallback_pages: Final = 16_384
 sqlite_wal_checkpoint_interval_ms: Final = 250  # at most one background checkpoint this often
-# SQLite statement indexes: transfers per bucket. A commit's index entries go in the newest
-# bucket's pages (written and fsynced per commit), not across the whole index; an account's
-# statement probes each bucket it spans (about 6,100 per 100 million transfers: a page of a
-# rare account's history probed 6,500 buckets in 1-3 ms, docs/benchmarks.md).
-ledger_index_bucket_transfers: Final = 16_384
-ledger_index_bucket_window_max: Final = 256  # buckets probed by one statement
+# SQLite statement indexes: a bucket is full, and the next opens, once it holds this many
+# transfers (a transaction is never split, so it may hold up to one batch more). A commit's
+# index entries go in the newest bucket's pages (written and fsynced per commit), not across
+# the whole index; an account's statement probes each bucket it spans (about 6,100 per 100
+# million transfers: a page of a rare account's history probed 6,500 buckets in 1-3 ms).
+sqlite_index_bucket_transfers_min: Final = 16_384
+sqlite_index_bucket_window_max: Final = 256  # buckets probed by one statement
 
 # Identity.
 password_length_min: Final = 12  # characters; length is what resists guessing (NIST 800-63B)

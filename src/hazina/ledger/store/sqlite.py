@@ -25,10 +25,10 @@ from typing import Any
 from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     database_busy_timeout_ms,
-    ledger_index_bucket_transfers,
-    ledger_index_bucket_window_max,
     query_limit_max,
     sqlite_background_write_rows_min,
+    sqlite_index_bucket_transfers_min,
+    sqlite_index_bucket_window_max,
     sqlite_rows_per_statement_max,
     sqlite_wal_checkpoint_fallback_pages,
     sqlite_wal_checkpoint_interval_ms,
@@ -99,7 +99,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     CHECK (debit_account_id <> credit_account_id)
 ) STRICT;
 -- The statement indexes lead with the transfer's bucket (a run of about
--- `ledger_index_bucket_transfers` transfers in timestamp order), so a commit's entries land in
+-- `sqlite_index_bucket_transfers_min` transfers in timestamp order), so a commit's entries land in
 -- the newest bucket's few pages instead of all over an index that grows with the ledger. The
 -- rowid (the timestamp) is in every entry: (bucket, account, timestamp range) is one seek.
 CREATE INDEX IF NOT EXISTS transfers_debit_bucketed ON transfers (bucket, debit_account_id);
@@ -738,7 +738,7 @@ class SqliteLedgerStore:
         *,
         synchronous: str = "FULL",
         background_write_rows_min: int = sqlite_background_write_rows_min,
-        bucket_transfers: int = ledger_index_bucket_transfers,
+        bucket_transfers: int = sqlite_index_bucket_transfers_min,
     ) -> None:
         """`background_write_rows_min`: a group's rows go to the writer thread once this many
         are waiting (tests lower it to run every group through the writer thread).
@@ -958,7 +958,7 @@ class SqliteLedgerStore:
     def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]:
         """The account's transfers in the range, oldest (or newest) first, read bucket by
         bucket in time order with a window of buckets per statement that doubles (up to
-        `ledger_index_bucket_window_max`): a busy account fills its page from the first
+        `sqlite_index_bucket_window_max`): a busy account fills its page from the first
         bucket, a rare one spans many buckets for a few rows. One read snapshot throughout."""
         f = account_filter
         sides = []
@@ -999,7 +999,7 @@ class SqliteLedgerStore:
                         bound.append(left)
                     found += connection.execute(sql, bound).fetchall()
                     start += window
-                    window = min(window * 2, ledger_index_bucket_window_max)
+                    window = min(window * 2, sqlite_index_bucket_window_max)
         except sqlite3.Error as error:
             raise _translate(error) from error
         return [_transfer(row) for row in found]
