@@ -8,6 +8,8 @@ before buckets existed. (The whole ledger suite also runs with three-transfer bu
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -261,3 +263,41 @@ def test_a_database_from_before_buckets_is_migrated_on_open(tmp_path: Path) -> N
         assert service.store.index_problems() == []  # type: ignore[attr-defined]
     finally:
         service.close()
+
+
+def test_two_stores_opening_an_old_database_at_once_both_open_it(tmp_path: Path) -> None:
+    """Both find the old layout, both wait for the write lock (held here meanwhile); the one
+    that gets it second finds the work done instead of adding the column twice."""
+    path = tmp_path / "ledger.sqlite3"
+    service = _service(path, bucket_transfers=4)
+    assert service.create_transfers(_batch(1, 3)) == []
+    service.close()
+    _to_layout_before_buckets(path)
+
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    opened: list[SqliteLedgerStore] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        try:
+            opened.append(SqliteLedgerStore(path))
+        except BaseException as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # both are waiting for the write lock by now
+    blocker.execute("COMMIT")
+    blocker.close()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        assert len(opened) == 2
+        assert opened[0].index_problems() == []
+        assert _buckets(path) == [0, 0, 0]
+    finally:
+        for store in opened:
+            store.close()

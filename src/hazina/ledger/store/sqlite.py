@@ -297,6 +297,10 @@ def _migrate(connection: sqlite3.Connection) -> None:
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(transfers)")]
+        if "bucket" in columns:  # another process migrated it while this one waited
+            connection.execute("ROLLBACK")
+            return
         connection.execute(
             "ALTER TABLE transfers ADD COLUMN bucket INTEGER NOT NULL DEFAULT 0 CHECK (bucket >= 0)"
         )
