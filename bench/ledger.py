@@ -26,12 +26,13 @@ from pathlib import Path
 
 from hazina.kernel.clock import SystemClock
 from hazina.kernel.limits import transfer_batch_size_max
-from hazina.ledger.domain.model import AccountRequest, TransferRequest
+from hazina.ledger.domain.model import AccountFilter, AccountRequest, TransferRequest
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
 LEDGER = 404
+STATEMENT_PAGE = 100
 
 
 def plain_sqlite_loop(directory: Path, transfers: int, per_transaction: int) -> float:
@@ -158,9 +159,35 @@ def batched_section(
         run_batches(service, work[:1])  # warm-up: caches, first pages
         with frozen_heap():
             latencies = run_batches(service, work[1:])
+        pages = statement_pages(service, accounts)
     finally:
         service.close()
-    return report(label, batches * transfer_batch_size_max, latencies, baseline)
+    rate = report(label, batches * transfer_batch_size_max, latencies, baseline)
+    print(pages, flush=True)
+    return rate
+
+
+def statement_pages(service: LedgerService, accounts: int, samples: int = 200) -> str:
+    """What the batches cost readers: pages of an account's transfers (both sides, oldest
+    first and newest first, `STATEMENT_PAGE` a page) for random accounts, as a statement reads
+    them."""
+    rng = random.Random(accounts)
+    chosen = [rng.randint(1, accounts) for _ in range(samples)]
+    latencies: list[float] = []
+    rows = 0
+    for number, account_id in enumerate(chosen):
+        started = time.perf_counter()
+        page = service.get_account_transfers(
+            AccountFilter(account_id, limit=STATEMENT_PAGE, reversed=number % 2 == 1)
+        )
+        latencies.append(time.perf_counter() - started)
+        rows += len(page)
+    return (
+        f"{'  account pages of ' + str(STATEMENT_PAGE) + ', both sides':<58}"
+        f" {rows / samples:>10,.0f} per page        p50"
+        f" {statistics.median(latencies) * 1e3:7.2f} ms"
+        f"  p99 {percentile(latencies, 0.99) * 1e3:7.2f} ms  ({samples} random accounts)"
+    )
 
 
 def concurrent_single_section(

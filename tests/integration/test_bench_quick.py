@@ -39,4 +39,11 @@ def test_ledger_benchmark_runs_and_prints_rates() -> None:
     assert sorted(rates) == sorted(expected_sections), completed.stdout
     assert all(rate > 0 for rate in rates.values())
     assert "vs plain loop" in completed.stdout
+    # After each batched section: what readers pay, a page of an account's transfers.
+    pages = re.findall(
+        r"account pages of 100, both sides +([\d,]+) per page +p50 +([\d.]+) ms", completed.stdout
+    )
+    assert len(pages) == 3, completed.stdout  # SQLite 10,000 and 10 hot accounts, PostgreSQL
+    assert all(float(p50) > 0 for _, p50 in pages)
+    assert pages[1][0] == "100"  # hot accounts: every page is full
     assert re.search(r"p99 +[\d.]+ ms", completed.stdout)
