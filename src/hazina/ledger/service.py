@@ -542,23 +542,23 @@ class _Group:
     def finish(self) -> None:
         """Persist everything the group did and append its journal entry.
 
-        The entry is hashed first: on SQLite the writer thread is then still inserting the
-        group's last transfers (statements that run without the GIL), so hashing overlaps
-        with it rather than with the per-row account updates that follow."""
-        runs = merge_runs(self._segments)
-        entry = None
-        if runs:
-            entry = chain(
-                self._previous_hash,
-                self._sequence + 1,
-                self._timestamp_first,
-                self.timestamp - 1,
-                sum(len(records) for _, records in runs),
-                payload_hash(runs),
-            )
+        The entry is hashed after `persist` has handed over the writes: on SQLite a large
+        group's writer thread then updates the accounts (multi-row statements, which run
+        without the GIL) while this thread hashes (in pieces, so the writer gets the GIL
+        between its statements)."""
         self.transaction.persist(self._total, self.state)
-        if entry is not None:
-            self.transaction.append_journal(entry)
+        runs = merge_runs(self._segments)
+        if runs:
+            self.transaction.append_journal(
+                chain(
+                    self._previous_hash,
+                    self._sequence + 1,
+                    self._timestamp_first,
+                    self.timestamp - 1,
+                    sum(len(records) for _, records in runs),
+                    payload_hash(runs),
+                )
+            )
 
 
 class LedgerUnit:

@@ -66,18 +66,25 @@ def _u64_block(values: Iterable[int]) -> bytes:
     return block.tobytes()
 
 
+# Records encoded per C call: one call holds the GIL throughout, and a large batch's hash runs
+# beside the SQLite writer thread, which needs the GIL between its statements.
+_ENCODE_SLICE = 1_024
+
+
 def _encode_run(kind: bytes, records: Sequence[tuple[int, ...]]) -> Iterator[bytes]:
     yield kind + len(records).to_bytes(8, "little")
     index = _user_data_128_index[kind]
-    try:  # fast path: every field fits 64 bits (128-bit user data below 2**64)
-        yield _u64_block(itertools.chain.from_iterable(records))
-    except OverflowError:
-        assert index is not None  # only user_data_128 can exceed 64 bits
-        yield _u64_block(
-            itertools.chain.from_iterable(
-                (*r[:index], r[index] & _mask_64, *r[index + 1 :]) for r in records
+    for start in range(0, len(records), _ENCODE_SLICE):
+        part = records[start : start + _ENCODE_SLICE]
+        try:  # fast path: every field fits 64 bits (128-bit user data below 2**64)
+            yield _u64_block(itertools.chain.from_iterable(part))
+        except OverflowError:
+            assert index is not None  # only user_data_128 can exceed 64 bits
+            yield _u64_block(
+                itertools.chain.from_iterable(
+                    (*r[:index], r[index] & _mask_64, *r[index + 1 :]) for r in part
+                )
             )
-        )
     if index is not None:
         yield _u64_block([r[index] >> 64 for r in records])
 
