@@ -26,6 +26,7 @@ from hazina.ledger.domain.model import (
     TransferRequest,
 )
 from hazina.ledger.service import LedgerService
+from hazina.ledger.store.base import StoreError
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
 ACCOUNTS = 6
@@ -301,3 +302,23 @@ def test_two_stores_opening_an_old_database_at_once_both_open_it(tmp_path: Path)
     finally:
         for store in opened:
             store.close()
+
+
+def test_a_failed_read_at_the_start_of_a_write_leaves_no_transaction_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    service = _service(path, bucket_transfers=4)
+    store = service.store
+    assert isinstance(store, SqliteLedgerStore)
+    try:
+        assert service.create_transfers(_batch(1, 2)) == []
+        store.execute_unchecked("ALTER TABLE transfer_buckets RENAME TO transfer_buckets_away")
+        with pytest.raises(StoreError, match="no such table"):
+            service.create_transfers(_batch(3, 1))
+        store.execute_unchecked("ALTER TABLE transfer_buckets_away RENAME TO transfer_buckets")
+        assert service.create_transfers(_batch(3, 1)) == []
+        assert _buckets(path) == [0, 0, 0]
+        assert store.index_problems() == []
+    finally:
+        service.close()

@@ -862,6 +862,9 @@ class SqliteLedgerStore:
                     self._data_version = version
                 bucket = self._next_bucket(connection)
             except sqlite3.Error as error:
+                if connection.in_transaction:  # begun, then a read failed: end it here
+                    with contextlib.suppress(sqlite3.Error):
+                        connection.execute("ROLLBACK")
                 raise _translate(error) from error
             transaction = SqliteWriteTransaction(self, connection, bucket)
             try:
