@@ -247,7 +247,9 @@ _multi_row_statements: dict[tuple[str, int], str] = {}
 
 
 def _multi_row(head: str, group: str, rows: int, tail: str = "") -> str:
-    """`head VALUES group, group, ... tail` with `rows` groups, cached by shape."""
+    """`head VALUES group, group, ... tail` with `rows` groups, cached by shape (callers use
+    `_power_of_two_parts`, so the shapes are few)."""
+    invariant(rows > 0 and rows & (rows - 1) == 0, "multi-row statements come in powers of two")
     key = (head + group + tail, rows)
     statement = _multi_row_statements.get(key)
     if statement is None:
@@ -261,7 +263,8 @@ def _insert_transfers(
 ) -> None:
     """Insert transfer rows, all in `bucket`, a few statements at a time: each statement runs
     in one call that releases the GIL, so the committer thread can go on applying while this
-    one writes."""
+    one writes. Statements of power-of-two sizes, so that SQLite compiles (and `_multi_row`
+    keeps) a few shapes, not one per group size."""
     plain = [row for row in rows if len(row) == _PLAIN_TRANSFER_VALUES]
     full = (
         [row for row in rows if len(row) != _PLAIN_TRANSFER_VALUES]
@@ -276,10 +279,9 @@ def _insert_transfers(
             "(?1, " + ", ".join("?" * 13) + ")",
         ),
     )
-    step = sqlite_rows_per_statement_max
     for shaped, head, group in shapes:
-        for start in range(0, len(shaped), step):
-            part = shaped[start : start + step]
+        for start, stop in _power_of_two_parts(len(shaped)):
+            part = shaped[start:stop]
             parameters = [bucket]
             parameters.extend(itertools.chain.from_iterable(part))
             connection.execute(_multi_row(head, group, len(part)), parameters)
