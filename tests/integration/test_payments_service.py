@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from hazina.kernel.clock import FixedClock
 from hazina.kernel.ids import IdSource
 from hazina.ledger.service import LedgerService
+from hazina.ledger.store.base import LedgerStore
+from hazina.ledger.store.sqlite import SqliteLedgerStore, SqliteSession
 from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.domain.limits import KycTier
 from hazina.payments.errors import IdempotentReplayError, PaymentError
@@ -36,8 +39,12 @@ class World:
 
 @pytest.fixture
 def world(store_factory: StoreFactory) -> Iterator[World]:
+    yield from _world(store_factory())
+
+
+def _world(store: LedgerStore) -> Iterator[World]:
     clock = FixedClock(1_763_000_000 * 10**9)
-    ledger = LedgerService(store_factory(), clock)
+    ledger = LedgerService(store, clock)
     payments = PaymentsService(ledger, clock, IdSource(clock, random.Random(7)))
     payments.setup_currency(KES)
 
@@ -297,3 +304,76 @@ def test_operator_accounts_mirror_the_emoney_in_circulation(world: World) -> Non
     ).balance
     assert issued == 10_000_000  # the agent's float purchase
     _ledger_balances_to_zero(world)
+
+
+def test_a_wallets_transactions_page_by_page_equal_a_filter_of_all(world: World) -> None:
+    """Both sides of a wallet (paid and received), in id order, a page at a time, with and
+    without a status filter: the same as filtering every transaction."""
+    payments = world.payments
+    for round_ in range(4):
+        payments.send_p2p(world.alice, "+254712000002", 10_000 + round_, KES)
+        payments.pay_merchant(world.alice, world.merchant, 5_000 + round_, KES, f"o{round_}")
+        payments.send_p2p(world.bob, "+254712000001", 1_000 + round_, KES)
+        payments.cash_out(world.bob, world.agent, 5_000 + round_, KES)
+    everything = payments.list_transactions(None, 0, 1_000)
+    for wallet_id in (world.alice, world.bob, world.merchant, world.agent):
+        for status in (None, "completed", "failed"):
+            expected = [
+                t
+                for t in everything
+                if wallet_id in (t.payer_wallet, t.payee_wallet)
+                and (status is None or t.status == status)
+            ]
+            found: list[object] = []
+            after = 0
+            while True:
+                page = payments.list_transactions(wallet_id, after, 3, status)
+                assert len(page) <= 3
+                found += page
+                if len(page) < 3:
+                    break
+                after = page[-1].id
+            assert found == expected, (wallet_id, status)
+            if status != "failed":
+                assert expected, (wallet_id, status)  # every wallet here paid or was paid
+    # Bob: four P2P received, four sent, four cash-outs.
+    assert len(payments.list_transactions(world.bob, 0, 100)) == 12
+
+
+@pytest.mark.parametrize("status", [None, "completed"])
+def test_a_wallets_page_seeks_the_wallet_indexes_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, status: str | None
+) -> None:
+    """Without statistics SQLite could sort all of a busy wallet's transactions (an OR of the
+    two sides) or walk every completed one (the status index) to return one page.
+    (PostgreSQL plans from its own statistics.)"""
+    store = SqliteLedgerStore(tmp_path / "ledger.sqlite3")
+    worlds = _world(store)
+    world = next(worlds)
+    try:
+        seen: list[tuple[str, tuple[object, ...]]] = []
+        reader = store.reader
+
+        def recording() -> SqliteSession:
+            session = reader()
+            fetch_all = session.fetch_all
+
+            def record(sql: str, parameters: Sequence[object] = ()) -> list[tuple[object, ...]]:
+                seen.append((sql, tuple(parameters)))
+                return fetch_all(sql, parameters)  # type: ignore[arg-type]
+
+            session.fetch_all = record  # type: ignore[method-assign]
+            return session
+
+        monkeypatch.setattr(store, "reader", recording)
+        world.payments.list_transactions(world.alice, 0, 10, status)
+        [(sql, parameters)] = seen
+        plan = " | ".join(
+            row[3] for row in store._reader().execute("EXPLAIN QUERY PLAN " + sql, parameters)
+        )
+        assert "USING INDEX payment_transactions_payer (payer_wallet=? AND id>?)" in plan, plan
+        assert "USING INDEX payment_transactions_payee (payee_wallet=? AND id>?)" in plan, plan
+        assert "payment_transactions_pending" not in plan, plan
+        assert "MULTI-INDEX OR" not in plan, plan  # it gathers, then sorts, every match
+    finally:
+        worlds.close()

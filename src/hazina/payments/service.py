@@ -1461,17 +1461,25 @@ class PaymentsService:
         self, wallet_id: int | None, after_id: int, limit: int, status: str | None = None
     ) -> list[PaymentTransaction]:
         where, parameters = ["id > ?"], [after_id]
-        if wallet_id is not None:
-            where.append("(payer_wallet = ? OR payee_wallet = ?)")
-            parameters += [wallet_id, wallet_id]
         if status is not None:
-            where.append("status = ?")
+            # For one wallet the status is only a filter (`|| ''`: no index on it): SQLite,
+            # without statistics, would otherwise walk the (status, id) index over every
+            # completed transaction instead of the wallet's own.
+            where.append("status = ?" if wallet_id is None else "status || '' = ?")
             parameters.append(status)  # type: ignore[arg-type]
-        rows = self._reader().fetch_all(
-            f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions"
-            f" WHERE {' AND '.join(where)} ORDER BY id LIMIT ?",
-            (*parameters, limit),
-        )
+        page = f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE {' AND '.join(where)}"
+        if wallet_id is None:
+            rows = self._reader().fetch_all(f"{page} ORDER BY id LIMIT ?", (*parameters, limit))
+        else:
+            # Each side on its own (wallet, id) index, stopping at the limit, then merged (a
+            # transaction never pays itself): an OR of the two made SQLite sort all of a busy
+            # merchant's transactions to return a page (8.1 ms against 0.13 ms at 80,000).
+            rows = self._reader().fetch_all(
+                f"SELECT * FROM ({page} AND payer_wallet = ? ORDER BY id LIMIT ?) AS payer_side"
+                f" UNION ALL SELECT * FROM ({page} AND payee_wallet = ? ORDER BY id LIMIT ?)"
+                " AS payee_side ORDER BY id LIMIT ?",
+                (*parameters, wallet_id, limit, *parameters, wallet_id, limit, limit),
+            )
         return [transaction_from_row(row) for row in rows]
 
     def statement(
