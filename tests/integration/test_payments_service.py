@@ -17,7 +17,7 @@ from hazina.ledger.store.sqlite import SqliteLedgerStore, SqliteSession
 from hazina.payments.domain.chart import PartyKind, WalletKind
 from hazina.payments.domain.limits import KycTier
 from hazina.payments.errors import IdempotentReplayError, PaymentError
-from hazina.payments.records import IssuedVoucher, PaymentTransaction
+from hazina.payments.records import IssuedVoucher, PaymentTransaction, TransactionSearch
 from hazina.payments.service import IdempotencyRequest, PaymentsService
 from tests.conftest import StoreFactory
 
@@ -324,7 +324,7 @@ def test_a_wallets_transactions_page_by_page_equal_a_filter_of_all(world: World)
                 if wallet_id in (t.payer_wallet, t.payee_wallet)
                 and (status is None or t.status == status)
             ]
-            found: list[object] = []
+            found: list[PaymentTransaction] = []
             after = 0
             while True:
                 page = payments.list_transactions(wallet_id, after, 3, status)
@@ -338,6 +338,26 @@ def test_a_wallets_transactions_page_by_page_equal_a_filter_of_all(world: World)
                 assert expected, (wallet_id, status)  # every wallet here paid or was paid
     # Bob: four P2P received, four sent, four cash-outs.
     assert len(payments.list_transactions(world.bob, 0, 100)) == 12
+    # The console's search: newest first, before a cursor, with type and status filters.
+    for wallet_id in (None, world.alice, world.bob, world.merchant):
+        for type_ in (None, "p2p", "merchant_payment"):
+            search = TransactionSearch(type=type_, status="completed", wallet_id=wallet_id)
+            expected = [
+                t
+                for t in reversed(everything)
+                if (wallet_id is None or wallet_id in (t.payer_wallet, t.payee_wallet))
+                and (type_ is None or t.type == type_)
+                and t.status == "completed"
+            ]
+            found = []
+            before: int | None = None
+            while True:
+                page = payments.search_transactions(search, before, 3)
+                found += page
+                if len(page) < 3:
+                    break
+                before = page[-1].id
+            assert found == expected, (wallet_id, type_)
 
 
 @pytest.mark.parametrize("status", [None, "completed"])

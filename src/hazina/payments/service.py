@@ -1460,24 +1460,36 @@ class PaymentsService:
     def list_transactions(
         self, wallet_id: int | None, after_id: int, limit: int, status: str | None = None
     ) -> list[PaymentTransaction]:
-        where, parameters = ["id > ?"], [after_id]
+        where: list[str] = ["id > ?"]
+        parameters: list[object] = [after_id]
         if status is not None:
-            # For one wallet the status is only a filter (`|| ''`: no index on it): SQLite,
-            # without statistics, would otherwise walk the (status, id) index over every
-            # completed transaction instead of the wallet's own.
-            where.append("status = ?" if wallet_id is None else "status || '' = ?")
-            parameters.append(status)  # type: ignore[arg-type]
-        page = f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE {' AND '.join(where)}"
+            where.append(_equals("status", wallet_id))
+            parameters.append(status)
+        return self._transactions_page(where, parameters, wallet_id, "ASC", limit)
+
+    def _transactions_page(
+        self,
+        where: list[str],
+        parameters: list[object],
+        wallet_id: int | None,
+        order: str,
+        limit: int,
+    ) -> list[PaymentTransaction]:
+        """A page of transactions matching `where`, by id in `order`; of one wallet's when
+        `wallet_id` is given. Then each side (payer, payee) is read on its own (wallet, id)
+        index, stopping at the page, and the two merged (a transaction never pays itself): an
+        OR of the two made SQLite sort all of a busy merchant's transactions to return a page
+        (8.1 ms against 0.13 ms at 80,000)."""
+        invariant(order in ("ASC", "DESC"), "a page is in id order")
+        clause = " AND ".join(where) if where else "1 = 1"
+        page = f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE {clause}"
+        tail = f"ORDER BY id {order} LIMIT ?"
         if wallet_id is None:
-            rows = self._reader().fetch_all(f"{page} ORDER BY id LIMIT ?", (*parameters, limit))
+            rows = self._reader().fetch_all(f"{page} {tail}", (*parameters, limit))
         else:
-            # Each side on its own (wallet, id) index, stopping at the limit, then merged (a
-            # transaction never pays itself): an OR of the two made SQLite sort all of a busy
-            # merchant's transactions to return a page (8.1 ms against 0.13 ms at 80,000).
             rows = self._reader().fetch_all(
-                f"SELECT * FROM ({page} AND payer_wallet = ? ORDER BY id LIMIT ?) AS payer_side"
-                f" UNION ALL SELECT * FROM ({page} AND payee_wallet = ? ORDER BY id LIMIT ?)"
-                " AS payee_side ORDER BY id LIMIT ?",
+                f"SELECT * FROM ({page} AND payer_wallet = ? {tail}) AS payer_side UNION ALL"
+                f" SELECT * FROM ({page} AND payee_wallet = ? {tail}) AS payee_side {tail}",
                 (*parameters, wallet_id, limit, *parameters, wallet_id, limit, limit),
             )
         return [transaction_from_row(row) for row in rows]
@@ -1641,12 +1653,9 @@ class PaymentsService:
         if before_id is not None:
             where.append("id < ?")
             parameters.append(before_id)
-        if search.wallet_id is not None:
-            where.append("(payer_wallet = ? OR payee_wallet = ?)")
-            parameters += [search.wallet_id, search.wallet_id]
         for column, value in (("type", search.type), ("status", search.status)):
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(_equals(column, search.wallet_id))
                 parameters.append(value)
         for clause, bound in (
             ("amount >= ?", search.amount_min),
@@ -1657,13 +1666,7 @@ class PaymentsService:
             if bound is not None:
                 where.append(clause)
                 parameters.append(bound)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = self._reader().fetch_all(
-            f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions{clause}"
-            " ORDER BY id DESC LIMIT ?",
-            (*parameters, limit),
-        )
-        return [transaction_from_row(row) for row in rows]
+        return self._transactions_page(where, parameters, search.wallet_id, "DESC", limit)
 
     def _reader(self) -> SqlSession:
         return self._ledger.store.reader()
@@ -2164,6 +2167,13 @@ _WALLET_VIEWS = (
     " p.kind, p.status, p.kyc_tier, p.name, p.phone"
     " FROM wallets w JOIN parties p ON p.id = w.party_id WHERE w.id IN (?, ?)"
 )
+
+
+def _equals(column: str, wallet_id: int | None) -> str:
+    """`column = ?`; for one wallet's transactions only a filter (`|| ''` keeps it off the
+    column's index): SQLite, without statistics, would otherwise walk, say, the (status, id)
+    index over every completed transaction instead of the wallet's own."""
+    return f"{column} = ?" if wallet_id is None else f"{column} || '' = ?"
 
 
 def _wallet_views_read(payer_wallet_id: int, payee_wallet_id: int) -> tuple[str, tuple[int, int]]:
