@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -60,6 +62,24 @@ def _batch(first_id: int, size: int) -> list[TransferRequest]:
         debit, credit = _pair(i)
         batch.append(TransferRequest(i, debit, credit, 1 + i % 7, 1, 1))
     return batch
+
+
+@dataclass
+class Opened:
+    path: Path
+    service: LedgerService
+    store: SqliteLedgerStore
+
+
+@pytest.fixture
+def opened(tmp_path: Path) -> Iterator[Opened]:
+    """A store with four-transfer buckets, its accounts made."""
+    path = tmp_path / "ledger.sqlite3"
+    service = _service(path, bucket_transfers=4)
+    store = service.store
+    assert isinstance(store, SqliteLedgerStore)
+    yield Opened(path, service, store)
+    service.close()
 
 
 def _scan(service: LedgerService, f: AccountFilter) -> list[Transfer]:
@@ -115,29 +135,23 @@ def test_a_reopened_store_carries_on_in_the_newest_bucket(tmp_path: Path) -> Non
 
 
 def test_a_failed_commit_counts_nothing_and_the_next_transaction_carries_on(
-    tmp_path: Path,
+    opened: Opened,
 ) -> None:
-    path = tmp_path / "ledger.sqlite3"
-    service = _service(path, bucket_transfers=4)
-    store = service.store
-    assert isinstance(store, SqliteLedgerStore)
-    try:
-        assert service.create_transfers(_batch(1, 3)) == []
+    service, store = opened.service, opened.store
+    assert service.create_transfers(_batch(1, 3)) == []
 
-        def fail() -> None:
-            raise sqlite3.OperationalError("disk I/O error (injected)")
+    def fail() -> None:
+        raise sqlite3.OperationalError("disk I/O error (injected)")
 
-        store.before_commit_hook = fail
-        with pytest.raises(Exception, match="injected"):
-            service.create_transfers(_batch(4, 2))
-        store.before_commit_hook = None
-        assert service.create_transfers(_batch(4, 2)) == []
-        assert service.create_transfers(_batch(6, 1)) == []
-        assert _buckets(path) == [0] * 5 + [1]
-        assert store.index_problems() == []
-        assert verify(store).ok
-    finally:
-        service.close()
+    store.before_commit_hook = fail
+    with pytest.raises(Exception, match="injected"):
+        service.create_transfers(_batch(4, 2))
+    store.before_commit_hook = None
+    assert service.create_transfers(_batch(4, 2)) == []
+    assert service.create_transfers(_batch(6, 1)) == []
+    assert _buckets(opened.path) == [0] * 5 + [1]
+    assert store.index_problems() == []
+    assert verify(store).ok
 
 
 def test_index_problems_finds_a_wrong_count_and_a_bucket_going_back(tmp_path: Path) -> None:
@@ -305,20 +319,14 @@ def test_two_stores_opening_an_old_database_at_once_both_open_it(tmp_path: Path)
 
 
 def test_a_failed_read_at_the_start_of_a_write_leaves_no_transaction_open(
-    tmp_path: Path,
+    opened: Opened,
 ) -> None:
-    path = tmp_path / "ledger.sqlite3"
-    service = _service(path, bucket_transfers=4)
-    store = service.store
-    assert isinstance(store, SqliteLedgerStore)
-    try:
-        assert service.create_transfers(_batch(1, 2)) == []
-        store.execute_unchecked("ALTER TABLE transfer_buckets RENAME TO transfer_buckets_away")
-        with pytest.raises(StoreError, match="no such table"):
-            service.create_transfers(_batch(3, 1))
-        store.execute_unchecked("ALTER TABLE transfer_buckets_away RENAME TO transfer_buckets")
-        assert service.create_transfers(_batch(3, 1)) == []
-        assert _buckets(path) == [0, 0, 0]
-        assert store.index_problems() == []
-    finally:
-        service.close()
+    service, store = opened.service, opened.store
+    assert service.create_transfers(_batch(1, 2)) == []
+    store.execute_unchecked("ALTER TABLE transfer_buckets RENAME TO transfer_buckets_away")
+    with pytest.raises(StoreError, match="no such table"):
+        service.create_transfers(_batch(3, 1))
+    store.execute_unchecked("ALTER TABLE transfer_buckets_away RENAME TO transfer_buckets")
+    assert service.create_transfers(_batch(3, 1)) == []
+    assert _buckets(opened.path) == [0, 0, 0]
+    assert store.index_problems() == []
