@@ -40,7 +40,7 @@ from hazina.ledger.domain.model import (
 )
 from hazina.ledger.domain.results import CreateTransferStatus
 from hazina.ledger.service import LedgerService, LedgerUnit
-from hazina.ledger.store.base import SqlSession
+from hazina.ledger.store.base import SqlSession, merged_sides
 from hazina.payments import tariff_codec
 from hazina.payments.domain.chart import (
     LegKind,
@@ -1477,9 +1477,8 @@ class PaymentsService:
     ) -> list[PaymentTransaction]:
         """A page of transactions matching `where`, by id in `order`; of one wallet's when
         `wallet_id` is given. Then each side (payer, payee) is read on its own (wallet, id)
-        index, stopping at the page, and the two merged (a transaction never pays itself): an
-        OR of the two made SQLite sort all of a busy merchant's transactions to return a page
-        (8.1 ms against 0.13 ms at 80,000)."""
+        index (`merged_sides`): an OR of the two made SQLite sort all of a busy merchant's
+        transactions to return a page (8.1 ms against 0.13 ms at 80,000)."""
         invariant(order in ("ASC", "DESC"), "a page is in id order")
         clause = " AND ".join(where) if where else "1 = 1"
         page = f"SELECT {TRANSACTION_COLUMNS} FROM payment_transactions WHERE {clause}"
@@ -1488,8 +1487,11 @@ class PaymentsService:
             rows = self._reader().fetch_all(f"{page} {tail}", (*parameters, limit))
         else:
             rows = self._reader().fetch_all(
-                f"SELECT * FROM ({page} AND payer_wallet = ? {tail}) AS payer_side UNION ALL"
-                f" SELECT * FROM ({page} AND payee_wallet = ? {tail}) AS payee_side {tail}",
+                merged_sides(
+                    [f"{page} AND {side} = ? {tail}" for side in ("payer_wallet", "payee_wallet")],
+                    "id",
+                    order == "DESC",
+                ),
                 (*parameters, wallet_id, limit, *parameters, wallet_id, limit, limit),
             )
         return [transaction_from_row(row) for row in rows]

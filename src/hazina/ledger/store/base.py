@@ -43,6 +43,19 @@ class GroupWriteError(StoreError):
     group fails, whichever unit of work happened to touch the database next."""
 
 
+def merged_sides(selects: Sequence[str], key: str, descending: bool, placeholder: str = "?") -> str:
+    """One statement over the sides of a look-up (an account's debits and credits, a wallet's
+    payments out and in), each its own `select` on its own index, ordered by `key` and stopping
+    at the page, merged in `key` order and cut to the page again (its limit is the last
+    parameter, after each side's own). A row is on one side only. An OR of the sides lets a
+    planner sort everything the account ever had, or walk the table in `key` order, to return
+    one page (docs/benchmarks.md)."""
+    if len(selects) == 1:
+        return selects[0]
+    union = " UNION ALL ".join(f"SELECT * FROM ({s}) AS side_{i}" for i, s in enumerate(selects))
+    return f"{union} ORDER BY {key} {'DESC' if descending else 'ASC'} LIMIT {placeholder}"
+
+
 class SqlSession(Protocol):
     """Plain SQL on the ledger's database, for the tables of other contexts (payments,
     identity...). Statements use `?` placeholders on both SQLite and PostgreSQL; keep to SQL

@@ -65,7 +65,12 @@ from hazina.ledger.domain.model import (
     QueryFilter,
     Transfer,
 )
-from hazina.ledger.store.base import StaleReadError, StoreError, TransientStoreError
+from hazina.ledger.store.base import (
+    StaleReadError,
+    StoreError,
+    TransientStoreError,
+    merged_sides,
+)
 from hazina.ledger.store.codec import decode_u64, encode_u64
 
 SCHEMA_VERSION = 3  # 2: ledger_expect(), for checks that travel with the writes; 3: unmoved
@@ -1346,17 +1351,17 @@ class PostgresLedgerStore:
             sides.append("credit_account_id = %s")
         if not sides or not 0 < f.account_id < _ID_LIMIT:
             return []
-        # Each side on its own (account, timestamp) index, stopping at the limit, then merged
-        # (no transfer is on both sides). With an OR of the two, the generic plan of the
-        # prepared statement walked transfers in timestamp order and filtered: 12 ms for a page
-        # of an account with 35 transfers among 172,000, against 0.2 ms this way.
-        sql = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {side}{suffix}) s"
-            for side in sides
+        # Each side on its own (account, timestamp) index: with an OR of the two, the generic
+        # plan of the prepared statement walked transfers in timestamp order and filtered
+        # (12 ms for a page of an account with 35 transfers among 172,000, against 0.2 ms).
+        sql = merged_sides(
+            [f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {side}{suffix}" for side in sides],
+            "timestamp",
+            f.reversed,
+            "%s",
         )
         bound = [f.account_id, *parameters] * len(sides)
         if len(sides) > 1:
-            sql += f" ORDER BY timestamp {'DESC' if f.reversed else 'ASC'} LIMIT %s"
             bound.append(parameters[-1])
         rows = self._select(sql, bound)
         return [_transfer(row) for row in rows]

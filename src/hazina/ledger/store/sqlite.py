@@ -46,7 +46,12 @@ from hazina.ledger.domain.model import (
     QueryFilter,
     Transfer,
 )
-from hazina.ledger.store.base import GroupWriteError, StoreError, TransientStoreError
+from hazina.ledger.store.base import (
+    GroupWriteError,
+    StoreError,
+    TransientStoreError,
+    merged_sides,
+)
 from hazina.ledger.store.codec import (
     decode_u64,
     decode_u128,
@@ -538,9 +543,12 @@ class SqliteWriteTransaction:
             batch_events >= self._store.background_write_rows_min
         ):
             self._transfer_rows = []
-            connection = self._connection
-            bucket = self.bucket
-            self._write(lambda: _insert_transfers(connection, rows, bucket), large=True)
+            self._insert(rows, large=True)
+
+    def _insert(self, rows: list[tuple[Any, ...]], *, large: bool) -> None:
+        """Hand transfer rows to `_write`, as INSERTs into this transaction's bucket."""
+        connection, bucket = self._connection, self.bucket
+        self._write(lambda: _insert_transfers(connection, rows, bucket), large=large)
 
     def open(
         self,
@@ -657,10 +665,8 @@ class SqliteWriteTransaction:
         # rows are prepared here.
         if self._transfer_rows:
             transfer_rows, self._transfer_rows = self._transfer_rows, []
-            bucket = self.bucket
-            self._write(
-                lambda: _insert_transfers(connection, transfer_rows, bucket),
-                large=len(transfer_rows) >= self._store.background_write_rows_min,
+            self._insert(
+                transfer_rows, large=len(transfer_rows) >= self._store.background_write_rows_min
             )
         if self._transfers_handed:
             self._write(
@@ -859,8 +865,7 @@ class SqliteLedgerStore:
                 connection.execute("BEGIN IMMEDIATE")
                 version = connection.execute("PRAGMA data_version").fetchone()[0]
                 if version != self._data_version:
-                    self._accounts.clear()  # another connection committed: the cache is stale
-                    self._bucket_fill = None
+                    self._forget_cached()  # another connection committed: the cache is stale
                     self._data_version = version
                 bucket = self._next_bucket(connection)
             except sqlite3.Error as error:
@@ -899,9 +904,14 @@ class SqliteLedgerStore:
         before = fill[1] if fill is not None and fill[0] == bucket else 0
         self._bucket_fill = (bucket, before + transfers)
 
-    def _abort(self, transaction: SqliteWriteTransaction) -> None:
-        self._accounts.clear()  # the batch mutated cached states in place
+    def _forget_cached(self) -> None:
+        """Drop what the store remembers between transactions (accounts, the newest bucket):
+        read again next time."""
+        self._accounts.clear()
         self._bucket_fill = None
+
+    def _abort(self, transaction: SqliteWriteTransaction) -> None:
+        self._forget_cached()  # the batch mutated cached states in place
         # The connection must be idle before ROLLBACK; the error that got us here is raised.
         with contextlib.suppress(Exception):
             transaction.wait_for_writer()
@@ -1019,14 +1029,16 @@ class SqliteLedgerStore:
         suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, limit, f.reversed)
         del parameters[-1]  # the limit: what is left of the page, per statement
         # One seek per bucket and side: each side on its own index (an OR of the two lets
-        # the planner scan whole buckets), then merged; no transfer is on both sides.
-        sql = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE bucket IN"
-            f" (SELECT value FROM json_each(?)) AND {side}{suffix})"
-            for side in sides
+        # the planner scan whole buckets).
+        sql = merged_sides(
+            [
+                f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE bucket IN"
+                f" (SELECT value FROM json_each(?)) AND {side}{suffix}"
+                for side in sides
+            ],
+            "timestamp",
+            f.reversed,
         )
-        if len(sides) > 1:
-            sql += f" ORDER BY timestamp {'DESC' if f.reversed else 'ASC'} LIMIT ?"
         found: list[Any] = []
         try:
             connection = self._reader()
@@ -1211,8 +1223,7 @@ class SqliteLedgerStore:
         """Run raw SQL on the writer connection, around the application (tests and repairs)."""
         with self._write_lock:
             self._writer.execute(sql, parameters)
-            self._accounts.clear()
-            self._bucket_fill = None
+            self._forget_cached()
 
     def close(self) -> None:
         if self._checkpointer is not None:
