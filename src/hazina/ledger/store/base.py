@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from hazina.ledger.domain.apply import BatchOutcome, LedgerState
+from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry
 from hazina.ledger.domain.model import (
     Account,
@@ -41,6 +41,23 @@ class StaleReadError(TransientStoreError):
 class GroupWriteError(StoreError):
     """Writing the ledger's own rows of a group failed (on SQLite's writer thread): the whole
     group fails, whichever unit of work happened to touch the database next."""
+
+
+def from_cache(
+    account_ids: Iterable[int], accounts: dict[int, AccountState], cache: dict[int, AccountState]
+) -> list[int]:
+    """Put in `accounts` each of `account_ids` that `cache` holds (and `accounts` lacks); the
+    ids left to read from the database."""
+    missing = []
+    for account_id in account_ids:
+        if account_id in accounts:
+            continue
+        cached = cache.get(account_id)
+        if cached is not None:
+            accounts[account_id] = cached
+        else:
+            missing.append(account_id)
+    return missing
 
 
 def merged_sides(selects: Sequence[str], key: str, descending: bool, placeholder: str = "?") -> str:

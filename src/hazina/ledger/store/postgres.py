@@ -39,7 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 from psycopg import errors
@@ -51,27 +51,28 @@ from hazina.kernel.invariant import invariant
 from hazina.kernel.limits import (
     database_busy_timeout_ms,
     ledger_trust_own_commit_ms,
-    query_limit_max,
 )
 from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry, genesis_hash
 from hazina.ledger.domain.model import (
     Account,
-    AccountBalance,
     AccountFilter,
-    Expiry,
     PendingState,
     PendingStatus,
-    QueryFilter,
     Transfer,
 )
 from hazina.ledger.store.base import (
     StaleReadError,
     StoreError,
     TransientStoreError,
+    from_cache,
     merged_sides,
 )
 from hazina.ledger.store.codec import decode_u64, encode_u64
+from hazina.ledger.store.reads import ACCOUNT_COLUMNS as _ACCOUNT_COLUMNS
+from hazina.ledger.store.reads import BALANCE_COLUMNS as _BALANCE_COLUMNS
+from hazina.ledger.store.reads import ID_LIMIT, SqlReads, storable_ids
+from hazina.ledger.store.reads import TRANSFER_COLUMNS as _TRANSFER_COLUMNS
 
 SCHEMA_VERSION = 3  # 2: ledger_expect(), for checks that travel with the writes; 3: unmoved
 # Advisory locks, two-part keys: a class (one for creating the schema, one held by every
@@ -453,15 +454,7 @@ CREATE CONSTRAINT TRIGGER ledger_balance_check AFTER INSERT ON ledger_balance_ch
 CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL);
 """
 
-_ACCOUNT_COLUMNS = (
-    "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, debits_pending,"
-    " debits_posted, credits_pending, credits_posted, timestamp, closed"
-)
 _ACCOUNT_TYPES = ["int8", "int8", "int4", "int4", "numeric", *["int8"] * 7, "bool"]
-_TRANSFER_COLUMNS = (
-    "id, debit_account_id, credit_account_id, amount, pending_id, user_data_128,"
-    " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
-)
 _TRANSFER_TYPES = [*["int8"] * 5, "numeric", *["int8"] * 4, "int4", "int4", "int8"]
 _INSERT_TRANSFERS_UNNEST = (
     f"INSERT INTO transfers ({_TRANSFER_COLUMNS}) SELECT * FROM unnest("
@@ -471,9 +464,6 @@ _INSERT_TRANSFERS_UNNEST = (
 )
 # Up to this many rows go in as pipelined INSERTs inside the pipeline; more go by COPY.
 _PIPELINED_ROWS_MAX = 64
-_BALANCE_COLUMNS = (
-    "account_id, timestamp, debits_pending, debits_posted, credits_pending, credits_posted"
-)
 _UPDATE_ACCOUNTS = (
     "WITH updated AS ("
     " UPDATE accounts AS a SET debits_pending = u.debits_pending,"
@@ -518,7 +508,6 @@ _TRANSIENT_SQLSTATES = frozenset(
         "55P03",  # lock_not_available: lock_timeout passed waiting for another writer
     }
 )
-_ID_LIMIT = 1 << 63
 
 
 class _Int8Array:
@@ -599,9 +588,9 @@ def _account(row: Sequence[Any]) -> Account:
     return _account_state(row).to_account()
 
 
-def _ids(ids: Sequence[int] | set[int]) -> list[int]:
-    """Ids that can exist (positive 63-bit integers)."""
-    return [i for i in ids if type(i) is int and 0 < i < _ID_LIMIT]
+def _account_record(row: Sequence[Any]) -> AccountRecord:
+    """An account as created, from `reads.ACCOUNT_RECORD_COLUMNS`."""
+    return AccountRecord(row[0], row[1], row[2], row[3], row[4], decode_u64(row[5]), *row[6:])
 
 
 def _connection_lost(error: psycopg.Error) -> bool:
@@ -806,7 +795,7 @@ class PostgresWriteTransaction:
             store.unread_groups += 1
             self._begin(version)
             wanted = set(transfer_ids)
-            ids = _Int8Array(_ids(wanted))
+            ids = _Int8Array(storable_ids(wanted))
             self._cursor.execute(
                 _UNMOVED, (version, sequence, ids, ids, max(now_ns, timestamp_last + 1))
             )
@@ -836,7 +825,7 @@ class PostgresWriteTransaction:
         if transfer_ids:
             # The group's transfer ids ride along: most are new, and `load` needs to know.
             prefetch = self._connection.cursor()
-            ids = _Int8Array(_ids(set(transfer_ids)))
+            ids = _Int8Array(storable_ids(set(transfer_ids)))
             prefetch.execute(_LOAD_TRANSFERS, (ids, ids))
         row = head.fetchone()
         invariant(row is not None, "the accounts version row exists")
@@ -856,7 +845,7 @@ class PostgresWriteTransaction:
         self._ensure_begun()
         cursor = self._cursor
         transfers = state.transfers
-        missing_transfers = _ids([i for i in transfer_ids if i not in transfers])
+        missing_transfers = storable_ids([i for i in transfer_ids if i not in transfers])
         pending_ids: list[int] = []
         if missing_transfers:
             prefetched_ids, prefetched_rows = self._prefetched
@@ -890,16 +879,8 @@ class PostgresWriteTransaction:
                 state.pending[pending_id] = PendingStatus(pending_id, pending_state, expires_at)
         accounts = state.accounts
         cache = self._store._accounts
-        missing_accounts = []
-        for account_id in account_ids:
-            if account_id in accounts:
-                continue
-            cached = cache.get(account_id)
-            if cached is not None:
-                accounts[account_id] = cached
-            else:
-                missing_accounts.append(account_id)
-        missing_accounts = _ids(missing_accounts)
+        missing_accounts = from_cache(account_ids, accounts, cache)
+        missing_accounts = storable_ids(missing_accounts)
         if missing_accounts:
             cursor.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%b::bigint[])",
@@ -956,7 +937,7 @@ class PostgresWriteTransaction:
                 (
                     *(_Int8Array(column) for column in columns[:5]),
                     list(columns[5]),
-                    _Int8Array([v if v < _ID_LIMIT else encode_u64(v) for v in columns[6]]),
+                    _Int8Array([v if v < ID_LIMIT else encode_u64(v) for v in columns[6]]),
                     *(_Int8Array(column) for column in columns[7:]),
                 ),
             )
@@ -969,7 +950,7 @@ class PostgresWriteTransaction:
                 copy.set_types(_TRANSFER_TYPES)
                 write_row = copy.write_row
                 for t in outcome.transfers_created:
-                    if t.user_data_64 >= _ID_LIMIT:
+                    if t.user_data_64 >= ID_LIMIT:
                         t = t._replace(user_data_64=encode_u64(t.user_data_64))
                     write_row(t)
         if outcome.expiries:
@@ -1102,11 +1083,23 @@ class PostgresWriteTransaction:
         self._store._head_at = time.monotonic()
 
 
-class PostgresLedgerStore:
+class PostgresLedgerStore(SqlReads):
     """The ledger on one PostgreSQL database, given by a libpq connection string."""
 
     dialect = "postgresql"
     reads_in_process = False  # every read is a round trip
+    placeholder = "%s"
+    filter_casts: ClassVar[dict[str, str]] = {
+        "user_data_128": "::numeric",
+        **dict.fromkeys(("user_data_64", "user_data_32", "ledger", "code"), "::bigint"),
+    }
+    _account_of = staticmethod(_account)
+    _transfer_of = staticmethod(_transfer)
+    _account_record_of = staticmethod(_account_record)
+
+    @staticmethod
+    def _encode_u128(value: int) -> Any:
+        return value  # a numeric column takes the integer as it is
 
     def __init__(self, dsn: str) -> None:
         invariant(bool(dsn), "a PostgreSQL connection string is required")
@@ -1303,43 +1296,8 @@ class PostgresLedgerStore:
                 raise _translate(error) from error
         raise StoreError("unreachable")  # pragma: no cover
 
-    def lookup_accounts(self, ids: Sequence[int]) -> list[Account]:
-        rows = self._select(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%b::bigint[])",
-            (_Int8Array(_ids(ids)),),
-        )
-        by_id = {row[0]: _account(row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def lookup_transfers(self, ids: Sequence[int]) -> list[Transfer]:
-        rows = self._select(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE id = ANY(%b::bigint[])",
-            (_Int8Array(_ids(ids)),),
-        )
-        by_id = {row[0]: _transfer(row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def lookup_pending(self, ids: Sequence[int]) -> list[PendingStatus]:
-        rows = self._select(
-            "SELECT pending_id, state, expires_at FROM pending_states"
-            " WHERE pending_id = ANY(%b::bigint[])",
-            (_Int8Array(_ids(ids)),),
-        )
-        by_id = {row[0]: PendingStatus(*row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    @staticmethod
-    def _range(
-        timestamp_min: int, timestamp_max: int, limit: int, reverse: bool
-    ) -> tuple[str, list[Any]]:
-        clauses = " AND timestamp >= %s"
-        parameters: list[Any] = [timestamp_min]
-        if timestamp_max:
-            clauses += " AND timestamp <= %s"
-            parameters.append(timestamp_max)
-        order = "DESC" if reverse else "ASC"
-        parameters.append(min(max(limit, 0), query_limit_max))
-        return f"{clauses} ORDER BY timestamp {order} LIMIT %s", parameters
+    def _id_in(self, column: str, ids: list[int]) -> tuple[str, Any]:
+        return f"{column} = ANY(%b::bigint[])", _Int8Array(ids)
 
     def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]:
         f = account_filter
@@ -1349,7 +1307,7 @@ class PostgresLedgerStore:
             sides.append("debit_account_id = %s")
         if f.credits:
             sides.append("credit_account_id = %s")
-        if not sides or not 0 < f.account_id < _ID_LIMIT:
+        if not sides or not 0 < f.account_id < ID_LIMIT:
             return []
         # Each side on its own (account, timestamp) index: with an OR of the two, the generic
         # plan of the prepared statement walked transfers in timestamp order and filtered
@@ -1365,133 +1323,6 @@ class PostgresLedgerStore:
             bound.append(parameters[-1])
         rows = self._select(sql, bound)
         return [_transfer(row) for row in rows]
-
-    def get_account_balances(self, account_filter: AccountFilter) -> list[AccountBalance]:
-        f = account_filter
-        if not 0 < f.account_id < _ID_LIMIT:
-            return []
-        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, f.limit, f.reversed)
-        rows = self._select(
-            f"SELECT {_BALANCE_COLUMNS} FROM account_balances WHERE account_id = %s{suffix}",
-            [f.account_id, *parameters],
-        )
-        return [AccountBalance(*row) for row in rows]
-
-    @staticmethod
-    def _query_where(query: QueryFilter) -> tuple[str, list[Any]]:
-        clauses = ["TRUE"]
-        parameters: list[Any] = []
-        if query.user_data_128:
-            clauses.append("user_data_128 = %s::numeric")
-            parameters.append(query.user_data_128)
-        if query.user_data_64:
-            clauses.append("user_data_64 = %s::bigint")
-            parameters.append(encode_u64(query.user_data_64))
-        for name in ("user_data_32", "ledger", "code"):
-            value = getattr(query, name)
-            if value:
-                clauses.append(f"{name} = %s::bigint")
-                parameters.append(value)
-        return " AND ".join(clauses), parameters
-
-    def query_accounts(self, query: QueryFilter) -> list[Account]:
-        where, parameters = self._query_where(query)
-        suffix, more = self._range(
-            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
-        )
-        rows = self._select(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}{suffix}", parameters + more
-        )
-        return [_account(row) for row in rows]
-
-    def query_transfers(self, query: QueryFilter) -> list[Transfer]:
-        where, parameters = self._query_where(query)
-        suffix, more = self._range(
-            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
-        )
-        rows = self._select(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {where}{suffix}", parameters + more
-        )
-        return [_transfer(row) for row in rows]
-
-    def journal(self, after_sequence: int, limit: int) -> list[JournalEntry]:
-        rows = self._select(
-            "SELECT sequence, timestamp_first, timestamp_last, record_count, payload_hash,"
-            " previous_hash, hash FROM journal WHERE sequence > %s ORDER BY sequence LIMIT %s",
-            (after_sequence, limit),
-        )
-        return [
-            JournalEntry(
-                row[0], row[1], row[2], row[3], bytes(row[4]), bytes(row[5]), bytes(row[6])
-            )
-            for row in rows
-        ]
-
-    def records_between(
-        self, timestamp_first: int, timestamp_last: int
-    ) -> tuple[list[AccountRecord], list[Transfer], list[Expiry]]:
-        bounds = (timestamp_first, timestamp_last)
-        accounts = [
-            AccountRecord(row[0], row[1], row[2], row[3], row[4], decode_u64(row[5]), *row[6:])
-            for row in self._select(
-                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
-                " timestamp FROM accounts WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        transfers = [
-            _transfer(row)
-            for row in self._select(
-                f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
-                " WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        expiries = [
-            Expiry(*row)
-            for row in self._select(
-                "SELECT pending_id, timestamp FROM expiries"
-                " WHERE timestamp BETWEEN %s AND %s ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        return accounts, transfers, expiries
-
-    def iterate_transfers(self, batch_size: int) -> Iterator[list[Transfer]]:
-        invariant(batch_size > 0, "a positive batch size")
-        after = -1
-        while True:
-            rows = self._select(
-                f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE timestamp > %s"
-                " ORDER BY timestamp LIMIT %s",
-                (after, batch_size),
-            )
-            if not rows:
-                return
-            batch = [_transfer(row) for row in rows]
-            after = batch[-1].timestamp
-            yield batch
-
-    def all_accounts(self) -> list[Account]:
-        return [
-            _account(row)
-            for row in self._select(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id")
-        ]
-
-    def account_records(self) -> list[AccountRecord]:
-        return [
-            AccountRecord(row[0], row[1], row[2], row[3], row[4], decode_u64(row[5]), *row[6:])
-            for row in self._select(
-                "SELECT id, ledger, code, flags, user_data_128, user_data_64, user_data_32,"
-                " timestamp FROM accounts ORDER BY timestamp"
-            )
-        ]
-
-    def pending_states(self) -> dict[int, PendingStatus]:
-        return {
-            row[0]: PendingStatus(*row)
-            for row in self._select("SELECT pending_id, state, expires_at FROM pending_states")
-        }
 
     def execute_unchecked(self, sql: str, parameters: Sequence[Any] = ()) -> None:
         """Run raw SQL in its own transaction on the writer connection, around the application

@@ -38,18 +38,16 @@ from hazina.ledger.domain.apply import AccountState, BatchOutcome, LedgerState
 from hazina.ledger.domain.journal import AccountRecord, JournalEntry, genesis_hash
 from hazina.ledger.domain.model import (
     Account,
-    AccountBalance,
     AccountFilter,
-    Expiry,
     PendingState,
     PendingStatus,
-    QueryFilter,
     Transfer,
 )
 from hazina.ledger.store.base import (
     GroupWriteError,
     StoreError,
     TransientStoreError,
+    from_cache,
     merged_sides,
 )
 from hazina.ledger.store.codec import (
@@ -59,6 +57,9 @@ from hazina.ledger.store.codec import (
     encode_u128,
     fits_signed_64,
 )
+from hazina.ledger.store.reads import ACCOUNT_COLUMNS as _ACCOUNT_COLUMNS
+from hazina.ledger.store.reads import TRANSFER_COLUMNS as _TRANSFER_COLUMNS
+from hazina.ledger.store.reads import SqlReads, storable_ids
 
 # Transfers per bucket of the statement indexes, to know when the newest is full.
 _TRANSFER_BUCKETS = """CREATE TABLE IF NOT EXISTS transfer_buckets (
@@ -149,14 +150,6 @@ CREATE TABLE IF NOT EXISTS journal (
 """
 )
 
-_ACCOUNT_COLUMNS = (
-    "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, debits_pending,"
-    " debits_posted, credits_pending, credits_posted, timestamp, closed"
-)
-_TRANSFER_COLUMNS = (
-    "id, debit_account_id, credit_account_id, amount, pending_id, user_data_128,"
-    " user_data_64, user_data_32, timeout, ledger, code, flags, timestamp"
-)
 _INSERT_ACCOUNT = f"INSERT INTO accounts ({_ACCOUNT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 # An account's new balances, in `_UPDATE_ACCOUNT`'s parameter order.
 _BALANCE_COLUMNS = operator.attrgetter(
@@ -198,13 +191,8 @@ def _account(row: Sequence[Any]) -> Account:
     return _account_state(row).to_account()
 
 
-_ACCOUNT_RECORD_COLUMNS = (
-    "id, ledger, code, flags, user_data_128, user_data_64, user_data_32, timestamp"
-)
-
-
 def _account_record(row: Sequence[Any]) -> AccountRecord:
-    """An account as created, from `_ACCOUNT_RECORD_COLUMNS`."""
+    """An account as created, from `reads.ACCOUNT_RECORD_COLUMNS`."""
     return AccountRecord(
         row[0], row[1], row[2], row[3], decode_u128(row[4]), decode_u64(row[5]), row[6], row[7]
     )
@@ -378,7 +366,7 @@ def _bucket_span(
 
 
 def _ids_json(ids: Sequence[int] | set[int]) -> str:
-    return json.dumps([i for i in ids if type(i) is int and 0 < i < (1 << 63)])
+    return json.dumps(storable_ids(ids))
 
 
 def _translate(error: sqlite3.Error) -> StoreError:
@@ -611,15 +599,7 @@ class SqliteWriteTransaction:
                 state.pending[pending_id] = PendingStatus(pending_id, pending_state, expires_at)
         accounts = state.accounts
         cache = self._store._accounts
-        missing_accounts = []
-        for account_id in account_ids:
-            if account_id in accounts:
-                continue
-            cached = cache.get(account_id)
-            if cached is not None:
-                accounts[account_id] = cached
-            else:
-                missing_accounts.append(account_id)
+        missing_accounts = from_cache(account_ids, accounts, cache)
         if missing_accounts:
             self.wait_for_writer()
             for row in connection.execute(
@@ -776,11 +756,15 @@ class SqliteWriteTransaction:
             self._store._checkpoint_soon()
 
 
-class SqliteLedgerStore:
+class SqliteLedgerStore(SqlReads):
     """The ledger on one SQLite file (or `:memory:` for a throwaway, single-connection store)."""
 
     dialect = "sqlite"
     reads_in_process = True
+    _account_of = staticmethod(_account)
+    _transfer_of = staticmethod(_transfer)
+    _account_record_of = staticmethod(_account_record)
+    _encode_u128 = staticmethod(encode_u128)
 
     def __init__(
         self,
@@ -973,44 +957,8 @@ class SqliteLedgerStore:
         except sqlite3.Error as error:
             raise _translate(error) from error
 
-    def lookup_accounts(self, ids: Sequence[int]) -> list[Account]:
-        rows = self._select(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id IN (SELECT value FROM json_each(?))",
-            (_ids_json(ids),),
-        )
-        by_id = {row[0]: _account(row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def lookup_transfers(self, ids: Sequence[int]) -> list[Transfer]:
-        rows = self._select(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
-            " WHERE id IN (SELECT value FROM json_each(?))",
-            (_ids_json(ids),),
-        )
-        by_id = {row[0]: _transfer(row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    def lookup_pending(self, ids: Sequence[int]) -> list[PendingStatus]:
-        rows = self._select(
-            "SELECT pending_id, state, expires_at FROM pending_states"
-            " WHERE pending_id IN (SELECT value FROM json_each(?))",
-            (_ids_json(ids),),
-        )
-        by_id = {row[0]: PendingStatus(*row) for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
-
-    @staticmethod
-    def _range(
-        timestamp_min: int, timestamp_max: int, limit: int, reverse: bool
-    ) -> tuple[str, list[Any]]:
-        clauses = " AND timestamp >= ?"
-        parameters: list[Any] = [timestamp_min]
-        if timestamp_max:
-            clauses += " AND timestamp <= ?"
-            parameters.append(timestamp_max)
-        order = "DESC" if reverse else "ASC"
-        parameters.append(min(max(limit, 0), query_limit_max))
-        return f"{clauses} ORDER BY timestamp {order} LIMIT ?", parameters
+    def _id_in(self, column: str, ids: list[int]) -> tuple[str, Any]:
+        return f"{column} IN (SELECT value FROM json_each(?))", json.dumps(ids)
 
     def get_account_transfers(self, account_filter: AccountFilter) -> list[Transfer]:
         """The account's transfers in the range, oldest (or newest) first, read bucket by
@@ -1075,125 +1023,6 @@ class SqliteLedgerStore:
             yield
         finally:
             connection.execute("COMMIT")
-
-    def get_account_balances(self, account_filter: AccountFilter) -> list[AccountBalance]:
-        f = account_filter
-        suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, f.limit, f.reversed)
-        rows = self._select(
-            "SELECT account_id, timestamp, debits_pending, debits_posted, credits_pending,"
-            f" credits_posted FROM account_balances WHERE account_id = ?{suffix}",
-            [f.account_id, *parameters],
-        )
-        return [AccountBalance(*row) for row in rows]
-
-    @staticmethod
-    def _query_where(query: QueryFilter) -> tuple[str, list[Any]]:
-        clauses = ["1 = 1"]
-        parameters: list[Any] = []
-        if query.user_data_128:
-            clauses.append("user_data_128 = ?")
-            parameters.append(encode_u128(query.user_data_128))
-        if query.user_data_64:
-            clauses.append("user_data_64 = ?")
-            parameters.append(encode_u64(query.user_data_64))
-        for name in ("user_data_32", "ledger", "code"):
-            value = getattr(query, name)
-            if value:
-                clauses.append(f"{name} = ?")
-                parameters.append(value)
-        return " AND ".join(clauses), parameters
-
-    def query_accounts(self, query: QueryFilter) -> list[Account]:
-        where, parameters = self._query_where(query)
-        suffix, more = self._range(
-            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
-        )
-        rows = self._select(
-            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE {where}{suffix}", parameters + more
-        )
-        return [_account(row) for row in rows]
-
-    def query_transfers(self, query: QueryFilter) -> list[Transfer]:
-        where, parameters = self._query_where(query)
-        suffix, more = self._range(
-            query.timestamp_min, query.timestamp_max, query.limit, query.reversed
-        )
-        rows = self._select(
-            f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE {where}{suffix}", parameters + more
-        )
-        return [_transfer(row) for row in rows]
-
-    def journal(self, after_sequence: int, limit: int) -> list[JournalEntry]:
-        rows = self._select(
-            "SELECT sequence, timestamp_first, timestamp_last, record_count, payload_hash,"
-            " previous_hash, hash FROM journal WHERE sequence > ? ORDER BY sequence LIMIT ?",
-            (after_sequence, limit),
-        )
-        return [JournalEntry(*row) for row in rows]
-
-    def records_between(
-        self, timestamp_first: int, timestamp_last: int
-    ) -> tuple[list[AccountRecord], list[Transfer], list[Expiry]]:
-        bounds = (timestamp_first, timestamp_last)
-        accounts = [
-            _account_record(row)
-            for row in self._select(
-                f"SELECT {_ACCOUNT_RECORD_COLUMNS} FROM accounts"
-                " WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        transfers = [
-            _transfer(row)
-            for row in self._select(
-                f"SELECT {_TRANSFER_COLUMNS} FROM transfers"
-                " WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        expiries = [
-            Expiry(*row)
-            for row in self._select(
-                "SELECT pending_id, timestamp FROM expiries"
-                " WHERE timestamp BETWEEN ? AND ? ORDER BY timestamp",
-                bounds,
-            )
-        ]
-        return accounts, transfers, expiries
-
-    def iterate_transfers(self, batch_size: int) -> Iterator[list[Transfer]]:
-        after = -1
-        while True:
-            rows = self._select(
-                f"SELECT {_TRANSFER_COLUMNS} FROM transfers WHERE timestamp > ?"
-                " ORDER BY timestamp LIMIT ?",
-                (after, batch_size),
-            )
-            if not rows:
-                return
-            batch = [_transfer(row) for row in rows]
-            after = batch[-1].timestamp
-            yield batch
-
-    def all_accounts(self) -> list[Account]:
-        return [
-            _account(row)
-            for row in self._select(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY id")
-        ]
-
-    def account_records(self) -> list[AccountRecord]:
-        return [
-            _account_record(row)
-            for row in self._select(
-                f"SELECT {_ACCOUNT_RECORD_COLUMNS} FROM accounts ORDER BY timestamp"
-            )
-        ]
-
-    def pending_states(self) -> dict[int, PendingStatus]:
-        return {
-            row[0]: PendingStatus(*row)
-            for row in self._select("SELECT pending_id, state, expires_at FROM pending_states")
-        }
 
     def index_problems(self) -> list[str]:
         """What account look-ups rely on in the statement indexes: every bucket holds as many
