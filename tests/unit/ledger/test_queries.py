@@ -201,3 +201,11 @@ def test_balances_of_history_accounts_follow_every_transfer(busy: LedgerService)
 
 def test_accounts_without_history_have_no_balances(busy: LedgerService) -> None:
     assert busy.get_account_balances(AccountFilter(3)) == []
+
+
+@pytest.mark.parametrize("account_id", [0, -1, 2**63, 2**64 + 1])
+def test_ids_that_cannot_be_stored_are_not_found(busy: LedgerService, account_id: int) -> None:
+    assert busy.lookup_accounts([account_id, 1]) == busy.lookup_accounts([1])
+    assert busy.lookup_transfers([account_id]) == []
+    assert busy.get_account_transfers(AccountFilter(account_id)) == []
+    assert busy.get_account_balances(AccountFilter(account_id)) == []

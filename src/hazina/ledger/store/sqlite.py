@@ -58,8 +58,8 @@ from hazina.ledger.store.codec import (
     fits_signed_64,
 )
 from hazina.ledger.store.reads import ACCOUNT_COLUMNS as _ACCOUNT_COLUMNS
+from hazina.ledger.store.reads import ID_LIMIT, SqlReads, storable_ids
 from hazina.ledger.store.reads import TRANSFER_COLUMNS as _TRANSFER_COLUMNS
-from hazina.ledger.store.reads import SqlReads, storable_ids
 
 # Transfers per bucket of the statement indexes, to know when the newest is full.
 _TRANSFER_BUCKETS = """CREATE TABLE IF NOT EXISTS transfer_buckets (
@@ -972,7 +972,7 @@ class SqliteLedgerStore(SqlReads):
         if f.credits:
             sides.append("credit_account_id = ?")
         limit = min(max(f.limit, 0), query_limit_max)
-        if not sides or limit == 0:
+        if not sides or limit == 0 or not 0 < f.account_id < ID_LIMIT:
             return []
         suffix, parameters = self._range(f.timestamp_min, f.timestamp_max, limit, f.reversed)
         del parameters[-1]  # the limit: what is left of the page, per statement
