@@ -3,7 +3,8 @@
 `verify(store)` walks the journal in order and recomputes each entry's payload hash from the
 records stored in its timestamp range and its chained hash from the previous entry, so any
 edit, insertion or deletion of a journalled record, or of a journal entry, breaks the chain at
-a reported place. It then replays every transfer and expiry to recompute each account's four
+a reported place; the entries' record counts must also add up to every record stored, so a
+record slipped in outside every entry's time range is found too. It then replays every transfer and expiry to recompute each account's four
 balance counters, closed state and each pending transfer's state, and compares them with what
 the store holds (catching balances edited around the application). On SQLite it also checks the
 statement indexes' buckets (`SqliteLedgerStore.index_problems`).
@@ -31,6 +32,7 @@ _POST = int(TransferFlags.post_pending_transfer)
 _VOID = int(TransferFlags.void_pending_transfer)
 _CLOSING_DEBIT = int(TransferFlags.closing_debit)
 _CLOSING_CREDIT = int(TransferFlags.closing_credit)
+_TIMESTAMP_MAX = (1 << 63) - 1
 
 
 @dataclass
@@ -40,6 +42,7 @@ class VerifyReport:
     transfers: int = 0
     accounts: int = 0
     problems: list[str] = field(default_factory=list)
+    last_timestamp: int = 0  # the newest timestamp the verified chain covers
 
     @property
     def ok(self) -> bool:
@@ -52,7 +55,8 @@ class VerifyReport:
 
 def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
     report = VerifyReport()
-    _verify_journal(store, report)
+    if _verify_journal(store, report):
+        _verify_coverage(store, report)
     _verify_balances(store, report)
     if isinstance(store, SqliteLedgerStore):
         report.problems += store.index_problems()
@@ -60,23 +64,24 @@ def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
     return report
 
 
-def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
+def _verify_journal(store: LedgerStore, report: VerifyReport) -> bool:
+    """Walk the chain; False at its first break (reported)."""
     previous = genesis_hash
     expected_sequence = 1
     while True:
         entries = store.journal(expected_sequence - 1, query_limit_max)
         if not entries:
-            return
+            return True
         for entry in entries:
             where = f"journal entry {entry.sequence}"
             if entry.sequence != expected_sequence:
                 report.problems.append(
                     f"{where}: expected sequence {expected_sequence} (an entry is missing)"
                 )
-                return
+                return False
             if entry.previous_hash != previous:
                 report.problems.append(f"{where}: does not chain to the entry before it")
-                return
+                return False
             accounts, transfers, expiries = store.records_between(
                 entry.timestamp_first, entry.timestamp_last
             )
@@ -87,7 +92,7 @@ def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
                     f"{where}: holds {count} records in its time range,"
                     f" the journal says {entry.record_count}"
                 )
-                return
+                return False
             recomputed = chain(
                 previous,
                 entry.sequence,
@@ -98,14 +103,36 @@ def _verify_journal(store: LedgerStore, report: VerifyReport) -> None:
             )
             if recomputed.payload_hash != entry.payload_hash:
                 report.problems.append(f"{where}: its records were changed (payload hash differs)")
-                return
+                return False
             if recomputed.hash != entry.hash:
                 report.problems.append(f"{where}: its header was changed (hash differs)")
-                return
+                return False
             previous = entry.hash
+            report.last_timestamp = entry.timestamp_last
             report.journal_entries += 1
             report.records += entry.record_count
             expected_sequence += 1
+
+
+def _verify_coverage(store: LedgerStore, report: VerifyReport) -> None:
+    """Every stored record lies in some entry's time range: the entries' record counts add up
+    to what is stored. A record slipped in between two entries, or after the last one, is in
+    no entry's range, so the chain alone would not see it (nor would the balances, were they
+    edited to match)."""
+    stored = store.record_count()
+    if stored == report.records:
+        return
+    accounts, transfers, expiries = store.records_between(report.last_timestamp + 1, _TIMESTAMP_MAX)
+    after = [
+        *(f"account {a.id}" for a in accounts),
+        *(f"transfer {t.id}" for t in transfers),
+        *(f"expiry of {e.pending_id}" for e in expiries),
+    ]
+    where = f"; after the last entry: {', '.join(after[:5])}" if after else ""
+    report.problems.append(
+        f"{stored} records are stored but the journal covers {report.records}"
+        f" (records outside every entry's time range{where})"
+    )
 
 
 def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:

@@ -211,6 +211,10 @@ class LedgerStore(Protocol):
         """Every transfer in timestamp order: for audits that replay the ledger."""
         ...
 
+    def record_count(self) -> int:
+        """Accounts, transfers and expiries stored: what the journal entries together cover."""
+        ...
+
     def all_accounts(self) -> list[Account]: ...
 
     def account_records(self) -> list[AccountRecord]:

@@ -225,6 +225,13 @@ class SqlReads:
             after = batch[-1].timestamp
             yield batch
 
+    def record_count(self) -> int:
+        [(count,)] = self._select(
+            "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers)"
+            " + (SELECT count(*) FROM expiries)"
+        )
+        return int(count)
+
     def all_accounts(self) -> list[Account]:
         account = self._account_of
         rows = self._select(f"SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id")
