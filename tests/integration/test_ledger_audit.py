@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hazina.kernel.clock import FixedClock
-from hazina.ledger.audit import verify
+from hazina.ledger.audit import JournalHead, verify
 from hazina.ledger.domain.flags import TransferFlags
 from hazina.ledger.domain.model import AccountRequest, TransferRequest
 from hazina.ledger.service import LedgerService
@@ -202,3 +202,48 @@ def test_the_report_keeps_at_most_problems_max(path: Path) -> None:
         assert verify(store, problems_max=2).problems == everything[:2]
     finally:
         store.close()
+
+
+def test_a_head_kept_elsewhere_shows_entries_cut_off_or_rewritten(path: Path) -> None:
+    store = SqliteLedgerStore(path)
+    try:
+        head = verify(store).head
+        assert head is not None
+        assert head.sequence == ENTRIES
+        assert JournalHead.parse(str(head)) == head
+        assert verify(store, expected_head=head).ok
+        earlier = store.journal(1, 1)[0]  # entry 2
+        assert verify(store, expected_head=JournalHead(2, earlier.hash)).ok
+        wrong = JournalHead(2, bytes(32))
+        assert verify(store, expected_head=wrong).problems == [
+            "journal entry 2: is not the expected head (it was rewritten)"
+        ]
+    finally:
+        store.close()
+    # The newest entry removed with its record and the balances it moved: a whole chain is
+    # left, which only the head kept elsewhere shows.
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "DELETE FROM journal WHERE sequence = 5;"
+            "DELETE FROM transfers WHERE id = 30;"
+            "DELETE FROM pending_states WHERE pending_id = 30;"
+            "UPDATE accounts SET debits_pending = 0, closed = 0 WHERE id = 4;"
+            "UPDATE accounts SET credits_pending = 0 WHERE id = 1;"
+            "UPDATE transfer_buckets SET transfers = transfers - 1;"
+        )
+    store = SqliteLedgerStore(path)
+    try:
+        assert verify(store).ok
+        assert verify(store, expected_head=head).problems == [
+            "the journal ends at entry 4, before the expected head 5 (entries were removed)"
+        ]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["", "5", "0:" + "00" * 32, "5:abc", "x:" + "00" * 32, "5:" + "zz" * 32]
+)
+def test_a_malformed_head_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="SEQUENCE:64-HEX-DIGITS"):
+        JournalHead.parse(text)

@@ -91,6 +91,13 @@ def test_accounts_transfers_statement_and_verify(run: Run, database: str) -> Non
     verified = run("verify")
     assert "ledger verified" in verified
     assert "7 transfers, 3 accounts" in verified
+    head = re.search(r"journal head: (\d+:[0-9a-f]{64})", verified)
+    assert head is not None
+    assert "ledger verified" in run("verify", "--head", head.group(1))
+    later = int(head.group(1).split(":")[0]) + 1
+    cut = run("verify", "--head", f"{later}:{'0' * 64}", exit_code=1)
+    assert f"before the expected head {later} (entries were removed)" in cut
+    assert "SEQUENCE:64-HEX-DIGITS" in run("verify", "--head", "nope", exit_code=2)
 
 
 def test_verify_names_the_first_break(run: Run, database: str) -> None:

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hazina.bootstrap import build_ledger, default_database, open_ledger_store
+from hazina.ledger.audit import JournalHead
 from hazina.ledger.audit import verify as verify_ledger
 from hazina.ledger.domain.flags import AccountFlags, TransferFlags
 from hazina.ledger.domain.model import (
@@ -43,11 +44,24 @@ def _flags(names: list[str], enum: type[AccountFlags] | type[TransferFlags]) -> 
 
 
 @app.command()
-def verify(database: Database = default_database) -> None:
+def verify(
+    database: Database = default_database,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            help="A journal head printed by an earlier verify (SEQUENCE:HASH): also check that"
+            " the chain still passes through it, i.e. nothing up to it was rewritten or cut off"
+        ),
+    ] = None,
+) -> None:
     """Recompute the journal's hash chain and every balance; report the first break."""
+    try:
+        expected_head = None if head is None else JournalHead.parse(head)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--head") from None
     store = open_ledger_store(database)
     try:
-        report = verify_ledger(store)
+        report = verify_ledger(store, expected_head=expected_head)
     finally:
         store.close()
     console.print(
@@ -56,10 +70,12 @@ def verify(database: Database = default_database) -> None:
     )
     if report.ok:
         console.print("[green]ledger verified: hash chain intact, balances match transfers[/]")
+        if report.head is not None:  # keep it elsewhere; `--head` checks against it later
+            console.print(f"journal head: {report.head}", soft_wrap=True)
         return
-    console.print(f"[red]first break:[/] {report.first_break}")
+    console.print(f"[red]first break:[/] {report.first_break}", soft_wrap=True)
     for problem in report.problems[1:]:
-        console.print(f"  also: {problem}")
+        console.print(f"  also: {problem}", soft_wrap=True)
     raise typer.Exit(code=1)
 
 

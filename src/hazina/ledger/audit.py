@@ -4,10 +4,16 @@
 records stored in its timestamp range and its chained hash from the previous entry, so any
 edit, insertion or deletion of a journalled record, or of a journal entry, breaks the chain at
 a reported place; the entries' record counts must also add up to every record stored, so a
-record slipped in outside every entry's time range is found too. It then replays every transfer and expiry to recompute each account's four
-balance counters, closed state and each pending transfer's state, and compares them with what
-the store holds (catching balances edited around the application). On SQLite it also checks the
-statement indexes' buckets (`SqliteLedgerStore.index_problems`).
+record slipped in outside every entry's time range is found too. It then replays every
+transfer and expiry to recompute each account's four balance counters, closed state and each
+pending transfer's state, and compares them with what the store holds (catching balances
+edited around the application). On SQLite it also checks the statement indexes' buckets
+(`SqliteLedgerStore.index_problems`).
+
+What the database alone cannot show is its newest entries removed together with their records
+and the balances they moved: the chain that is left is whole. The report's `head` (the newest
+entry's sequence and hash), kept somewhere else, closes that gap: `verify(store,
+expected_head=...)` checks that the chain still passes through it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class VerifyReport:
     accounts: int = 0
     problems: list[str] = field(default_factory=list)
     last_timestamp: int = 0  # the newest timestamp the verified chain covers
+    head: JournalHead | None = None  # the newest entry verified
 
     @property
     def ok(self) -> bool:
@@ -53,9 +60,37 @@ class VerifyReport:
         return self.problems[0] if self.problems else None
 
 
-def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
+@dataclass(frozen=True, slots=True)
+class JournalHead:
+    """A journal entry's sequence and hash, as `verify` reports the newest: kept outside the
+    database (a ticket, a log, another system), it proves later that the ledger up to it was
+    neither rewritten nor cut back, which the database alone cannot show."""
+
+    sequence: int
+    hash: bytes
+
+    def __str__(self) -> str:
+        return f"{self.sequence}:{self.hash.hex()}"
+
+    @classmethod
+    def parse(cls, text: str) -> JournalHead:
+        """`SEQUENCE:HEX`, as `str()` writes it; ValueError otherwise."""
+        sequence, _, digest = text.strip().partition(":")
+        try:
+            if sequence.isdigit() and int(sequence) >= 1 and len(digest) == 64:
+                return cls(int(sequence), bytes.fromhex(digest))
+        except ValueError:
+            pass
+        raise ValueError(f"a journal head is SEQUENCE:64-HEX-DIGITS, not {text!r}")
+
+
+def verify(
+    store: LedgerStore, *, problems_max: int = 20, expected_head: JournalHead | None = None
+) -> VerifyReport:
+    """Everything the module docstring says; with `expected_head` (a head reported earlier),
+    also that the chain still passes through it."""
     report = VerifyReport()
-    if _verify_journal(store, report):
+    if _verify_journal(store, report, expected_head):
         _verify_coverage(store, report)
     _verify_balances(store, report)
     if isinstance(store, SqliteLedgerStore):
@@ -64,13 +99,21 @@ def verify(store: LedgerStore, *, problems_max: int = 20) -> VerifyReport:
     return report
 
 
-def _verify_journal(store: LedgerStore, report: VerifyReport) -> bool:
+def _verify_journal(
+    store: LedgerStore, report: VerifyReport, expected_head: JournalHead | None
+) -> bool:
     """Walk the chain; False at its first break (reported)."""
     previous = genesis_hash
     expected_sequence = 1
     while True:
         entries = store.journal(expected_sequence - 1, query_limit_max)
         if not entries:
+            if expected_head is not None and expected_head.sequence >= expected_sequence:
+                report.problems.append(
+                    f"the journal ends at entry {expected_sequence - 1}, before the expected"
+                    f" head {expected_head.sequence} (entries were removed)"
+                )
+                return False
             return True
         for entry in entries:
             where = f"journal entry {entry.sequence}"
@@ -107,7 +150,15 @@ def _verify_journal(store: LedgerStore, report: VerifyReport) -> bool:
             if recomputed.hash != entry.hash:
                 report.problems.append(f"{where}: its header was changed (hash differs)")
                 return False
+            if (
+                expected_head is not None
+                and entry.sequence == expected_head.sequence
+                and entry.hash != expected_head.hash
+            ):
+                report.problems.append(f"{where}: is not the expected head (it was rewritten)")
+                return False
             previous = entry.hash
+            report.head = JournalHead(entry.sequence, entry.hash)
             report.last_timestamp = entry.timestamp_last
             report.journal_entries += 1
             report.records += entry.record_count
