@@ -1,7 +1,9 @@
 """`verify(store)` finds every kind of change made behind the ledger's back, and names the
 first break: records edited, inserted or deleted (the journal's payload hash or record count),
-journal entries deleted or edited (the sequence, the chain, the header hash), balances edited
-(with or without keeping the ledger balanced), pending states and closed flags edited.
+journal entries deleted or edited (the sequence, the chain, the header hash), records outside
+every entry, balances edited (with or without keeping the ledger balanced), the balance history
+edited or cut, pending states and closed flags edited, and newest entries cut off together with
+everything they moved (only a journal head kept elsewhere shows that).
 
 On SQLite, where nothing but the application guards the tables; PostgreSQL refuses these edits
 itself (`test_postgres_checks.py`), and `test_ledger_cli.py` shows a break there too."""
@@ -16,24 +18,28 @@ import pytest
 
 from hazina.kernel.clock import FixedClock
 from hazina.ledger.audit import JournalHead, verify
-from hazina.ledger.domain.flags import TransferFlags
-from hazina.ledger.domain.model import AccountRequest, TransferRequest
+from hazina.ledger.domain.flags import AccountFlags, TransferFlags
+from hazina.ledger.domain.model import AccountFilter, AccountRequest, TransferRequest
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
-# The ledger below, one journal entry per batch:
+# The ledger below, one journal entry per batch (accounts 2 and 3 keep a balance history):
 #   1: accounts 1-4 (4 records)     2: transfers 10-12 (3)
 #   3: pending 20 (1)               4: 21 posts 20 in part (1)
 #   5: pending 30 closing account 4 (1)
-ENTRIES = 5
+#   6: pending 40 of 2 to 3, 60 s   7: 40 expires (1 record, an expiry)
+ENTRIES = 7
 
 
 @pytest.fixture
 def path(tmp_path: Path) -> Path:
     path = tmp_path / "ledger.sqlite3"
-    service = LedgerService(SqliteLedgerStore(path), FixedClock())
+    clock = FixedClock()
+    service = LedgerService(SqliteLedgerStore(path), clock)
     try:
-        assert service.create_accounts([AccountRequest(i, 404, 1) for i in range(1, 5)]) == []
+        history = AccountFlags.history
+        accounts = [AccountRequest(i, 404, 1, history if i in (2, 3) else 0) for i in range(1, 5)]
+        assert service.create_accounts(accounts) == []
         assert service.create_transfers([
             TransferRequest(10, 1, 2, 500, 404, 1),
             TransferRequest(11, 2, 3, 200, 404, 1),
@@ -49,9 +55,16 @@ def path(tmp_path: Path) -> Path:
         assert service.create_transfers([post]) == []
         closing = TransferFlags.pending | TransferFlags.closing_debit
         assert service.create_transfers([TransferRequest(30, 4, 1, 1, 404, 1, closing)]) == []
+        held = TransferRequest(40, 2, 3, 25, 404, 1, TransferFlags.pending, timeout=60)
+        assert service.create_transfers([held]) == []
+        clock.advance_seconds(61)
+        service.expire_pending_transfers()
         report = verify(service.store)
         assert report.ok, report.problems
-        assert (report.journal_entries, report.records, report.transfers) == (ENTRIES, 10, 6)
+        assert (report.journal_entries, report.records, report.transfers) == (ENTRIES, 12, 7)
+        # Each transfer and the expiry left a row for each history account it touched.
+        assert len(service.get_account_balances(AccountFilter(2))) == 4  # 10, 11, 40, expiry
+        assert len(service.get_account_balances(AccountFilter(3))) == 6
     finally:
         service.close()
     return path
@@ -133,16 +146,16 @@ def test_a_transfer_slipped_in_after_the_last_entry_is_found_even_with_balances_
         lambda c: c.executescript(
             "INSERT INTO transfers (timestamp, id, debit_account_id, credit_account_id, amount,"
             " pending_id, user_data_128, user_data_64, user_data_32, timeout, ledger, code,"
-            " flags, bucket) SELECT max(timestamp) + 1000, 99, 2, 1, 70, 0, 0, 0, 0, 0, 404, 1,"
-            " 0, 0 FROM transfers;"
+            " flags, bucket) SELECT timestamp + 1000, 99, 4, 1, 70, 0, 0, 0, 0, 0, 404, 1, 0, 0"
+            " FROM expiries;"
             "INSERT INTO transfer_buckets (bucket, transfers) VALUES (0, 1)"
             " ON CONFLICT (bucket) DO UPDATE SET transfers = transfers + 1;"
-            "UPDATE accounts SET debits_posted = debits_posted + 70 WHERE id = 2;"
+            "UPDATE accounts SET debits_posted = debits_posted + 70 WHERE id = 4;"
             "UPDATE accounts SET credits_posted = credits_posted + 70 WHERE id = 1;"
         ),
     )
     assert problems == [
-        "11 records are stored but the journal covers 10"
+        "13 records are stored but the journal covers 12"
         " (records outside every entry's time range; after the last entry: transfer 99)"
     ]
 
@@ -171,6 +184,40 @@ def test_an_edited_balance_on_one_side_also_unbalances_its_ledger(path: Path) ->
         "account 3: balances [0, 50, 0, 0] but transfers imply [0, 50, 0, 300]"
     )
     assert problems[1] == "ledger 404: debits 850/1 (posted/pending) differ from credits 550/1"
+
+
+def test_the_balance_history_is_rederived_from_transfers_and_expiries(path: Path) -> None:
+    edited = problems_after(
+        path,
+        sql(
+            "UPDATE account_balances SET credits_posted = credits_posted + 1"
+            " WHERE account_id = 3 AND timestamp ="
+            " (SELECT min(timestamp) FROM account_balances WHERE account_id = 3)"
+        ),
+    )
+    assert edited == [
+        "account 3: its balance history (6 rows) is not what its transfers and expiries imply"
+        " (6 rows)"
+    ]
+
+
+def test_a_missing_history_row_is_found(path: Path) -> None:
+    problems = problems_after(
+        path,
+        sql(
+            "DELETE FROM account_balances WHERE account_id = 2"
+            " AND timestamp = (SELECT timestamp FROM expiries)"
+        ),
+    )
+    assert problems == [
+        "account 2: its balance history (3 rows) is not what its transfers and expiries imply"
+        " (4 rows)"
+    ]
+
+
+def test_a_deleted_expiry_breaks_its_journal_entry(path: Path) -> None:
+    problems = problems_after(path, sql("DELETE FROM expiries"))
+    assert problems[0] == "journal entry 7: holds 0 records in its time range, the journal says 1"
 
 
 def test_pending_states_and_closed_flags_are_rederived_from_the_transfers(path: Path) -> None:
@@ -220,22 +267,23 @@ def test_a_head_kept_elsewhere_shows_entries_cut_off_or_rewritten(path: Path) ->
         ]
     finally:
         store.close()
-    # The newest entry removed with its record and the balances it moved: a whole chain is
-    # left, which only the head kept elsewhere shows.
+    # The newest entry (the expiry) removed with its record, the history rows and the balances
+    # it moved, and the hold it released put back: a whole chain is left, which only the head
+    # kept elsewhere shows.
     with sqlite3.connect(path) as connection:
         connection.executescript(
-            "DELETE FROM journal WHERE sequence = 5;"
-            "DELETE FROM transfers WHERE id = 30;"
-            "DELETE FROM pending_states WHERE pending_id = 30;"
-            "UPDATE accounts SET debits_pending = 0, closed = 0 WHERE id = 4;"
-            "UPDATE accounts SET credits_pending = 0 WHERE id = 1;"
-            "UPDATE transfer_buckets SET transfers = transfers - 1;"
+            "DELETE FROM journal WHERE sequence = 7;"
+            "DELETE FROM account_balances WHERE timestamp = (SELECT timestamp FROM expiries);"
+            "DELETE FROM expiries;"
+            "UPDATE pending_states SET state = 1 WHERE pending_id = 40;"
+            "UPDATE accounts SET debits_pending = debits_pending + 25 WHERE id = 2;"
+            "UPDATE accounts SET credits_pending = credits_pending + 25 WHERE id = 3;"
         )
     store = SqliteLedgerStore(path)
     try:
         assert verify(store).ok
         assert verify(store, expected_head=head).problems == [
-            "the journal ends at entry 4, before the expected head 5 (entries were removed)"
+            "the journal ends at entry 6, before the expected head 7 (entries were removed)"
         ]
     finally:
         store.close()

@@ -271,6 +271,9 @@ def test_an_expiry_must_release_the_pending_amount(ledger: LedgerService, dsn: s
         "TRUNCATE transfers CASCADE",
         "DELETE FROM journal",
         "UPDATE journal SET hash = payload_hash",
+        "UPDATE account_balances SET credits_posted = credits_posted + 1",
+        "DELETE FROM account_balances",
+        "TRUNCATE account_balances",
     ],
 )
 def test_ledger_records_are_append_only(ledger: LedgerService, dsn: str, statement: str) -> None:

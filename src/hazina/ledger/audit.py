@@ -1,14 +1,14 @@
 """The ledger auditor: re-derive everything the journal and the balances claim, from scratch.
 
 `verify(store)` walks the journal in order and recomputes each entry's payload hash from the
-records stored in its timestamp range and its chained hash from the previous entry, so any
-edit, insertion or deletion of a journalled record, or of a journal entry, breaks the chain at
-a reported place; the entries' record counts must also add up to every record stored, so a
-record slipped in outside every entry's time range is found too. It then replays every
-transfer and expiry to recompute each account's four balance counters, closed state and each
-pending transfer's state, and compares them with what the store holds (catching balances
-edited around the application). On SQLite it also checks the statement indexes' buckets
-(`SqliteLedgerStore.index_problems`).
+records stored in its timestamp range and its chained hash from the previous entry, so any edit,
+insertion or deletion of a journalled record, or of a journal entry, breaks the chain at a
+reported place; the entries' record counts must also add up to every record stored, so a record
+slipped in outside every entry's time range is found too. It then replays every transfer and
+expiry in time order to recompute each account's four balance counters, closed state, each
+pending transfer's state and the balance history of `history` accounts, and compares them with
+what the store holds (catching balances edited around the application). On SQLite it also checks
+the statement indexes' buckets (`SqliteLedgerStore.index_problems`).
 
 What the database alone cannot show is its newest entries removed together with their records
 and the balances they moved: the chain that is left is whole. The report's `head` (the newest
@@ -18,7 +18,9 @@ expected_head=...)` checks that the chain still passes through it.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hazina.kernel.limits import query_limit_max
@@ -29,7 +31,7 @@ from hazina.ledger.domain.journal import (
     payload_hash,
     runs_in_timestamp_order,
 )
-from hazina.ledger.domain.model import PendingState
+from hazina.ledger.domain.model import Expiry, PendingState, Transfer
 from hazina.ledger.store.base import LedgerStore
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
@@ -39,6 +41,8 @@ _VOID = int(TransferFlags.void_pending_transfer)
 _CLOSING_DEBIT = int(TransferFlags.closing_debit)
 _CLOSING_CREDIT = int(TransferFlags.closing_credit)
 _TIMESTAMP_MAX = (1 << 63) - 1
+_HISTORY = int(AccountFlags.history)
+_CHECKSUM_MASK = (1 << 64) - 1
 
 
 @dataclass
@@ -186,17 +190,49 @@ def _verify_coverage(store: LedgerStore, report: VerifyReport) -> None:
     )
 
 
+def _events(store: LedgerStore) -> Iterator[Transfer | Expiry]:
+    """Every transfer and expiry, in timestamp order (as they were applied)."""
+    expiries = store.expiries()
+    position = 0
+    for batch in store.iterate_transfers(query_limit_max):
+        for transfer in batch:
+            while position < len(expiries) and expiries[position].timestamp < transfer.timestamp:
+                yield expiries[position]
+                position += 1
+            yield transfer
+    yield from expiries[position:]
+
+
 def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
+    """Replay transfers and expiries in time order: each account's counters, each pending
+    transfer's state, and the balance history of `history` accounts (a row after each of their
+    transfers and expiries), against what is stored."""
     # [debits_pending, debits_posted, credits_pending, credits_posted]
     expected: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     pending: dict[int, tuple[int, int, int, int]] = {}  # id -> amount, debit, credit, flags
-    resolved: dict[int, PendingState] = {}  # pending id -> PendingState by a post or void
+    resolved: dict[int, PendingState] = {}  # pending id -> its state after a post, void or expiry
+    with_history = {a.id for a in store.account_records() if a.flags & _HISTORY}
+    history = _History()
     transfer_count = 0
-    for batch in store.iterate_transfers(query_limit_max):
-        for t in batch:
+    for event in _events(store):
+        if isinstance(event, Expiry):
+            held = pending.get(event.pending_id)
+            if held is None or event.pending_id in resolved:
+                report.problems.append(
+                    f"expiry of {event.pending_id} at {event.timestamp}: not a pending transfer"
+                    " still held then"
+                )
+                continue
+            resolved[event.pending_id] = PendingState.expired
+            debit_id, credit_id, timestamp = held[1], held[2], event.timestamp
+            debit, credit = expected[debit_id], expected[credit_id]
+            debit[0] -= held[0]
+            credit[2] -= held[0]
+        else:
+            t = event
             transfer_count += 1
-            debit = expected[t.debit_account_id]
-            credit = expected[t.credit_account_id]
+            debit_id, credit_id, timestamp = t.debit_account_id, t.credit_account_id, t.timestamp
+            debit, credit = expected[debit_id], expected[credit_id]
             if t.flags & _PENDING:
                 debit[0] += t.amount
                 credit[2] += t.amount
@@ -220,18 +256,15 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
             else:
                 debit[1] += t.amount
                 credit[3] += t.amount
+        if debit_id in with_history:
+            history.add(debit_id, timestamp, debit)
+        if credit_id in with_history:
+            history.add(credit_id, timestamp, credit)
     report.transfers = transfer_count
 
     states = store.pending_states()
-    for pending_id, status in states.items():
-        if status.state == PendingState.expired:
-            held = pending.get(pending_id)
-            if held is None:
-                report.problems.append(f"expired transfer {pending_id} is not a pending transfer")
-                continue
-            expected[held[1]][0] -= held[0]
-            expected[held[2]][2] -= held[0]
-            resolved[pending_id] = PendingState.expired
+    for pending_id in sorted(states.keys() - pending.keys()):
+        report.problems.append(f"pending state of {pending_id}, which is not a pending transfer")
     for pending_id in pending:
         want = resolved.get(pending_id, PendingState.pending)
         stored = states.get(pending_id)
@@ -274,6 +307,40 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
                 f" differ from credits {credits_posted}/{credits_pending}"
             )
     _verify_closed(store, report, pending, resolved)
+    _verify_history(store, report, history)
+
+
+class _History:
+    """Balance-history rows summed up per account: how many, and a checksum of their values
+    (a sum of each row's hash, so rows compare in any order and memory stays one entry per
+    account)."""
+
+    __slots__ = ("accounts",)
+
+    def __init__(self) -> None:
+        self.accounts: dict[int, list[int]] = {}  # account -> [rows, checksum]
+
+    def add(self, account_id: int, timestamp: int, balances: Sequence[int]) -> None:
+        row = (account_id, timestamp, *balances)
+        digest = int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest())
+        summary = self.accounts.setdefault(account_id, [0, 0])
+        summary[0] += 1
+        summary[1] = (summary[1] + digest) & _CHECKSUM_MASK
+
+
+def _verify_history(store: LedgerStore, report: VerifyReport, expected: _History) -> None:
+    stored = _History()
+    for batch in store.iterate_balances(query_limit_max):
+        for row in batch:
+            stored.add(row.account_id, row.timestamp, row[2:])
+    for account_id in sorted(expected.accounts.keys() | stored.accounts.keys()):
+        want = expected.accounts.get(account_id, [0, 0])
+        have = stored.accounts.get(account_id, [0, 0])
+        if want != have:
+            report.problems.append(
+                f"account {account_id}: its balance history ({have[0]} rows) is not what its"
+                f" transfers and expiries imply ({want[0]} rows)"
+            )
 
 
 def _verify_closed(

@@ -211,6 +211,14 @@ class LedgerStore(Protocol):
         """Every transfer in timestamp order: for audits that replay the ledger."""
         ...
 
+    def iterate_balances(self, batch_size: int) -> Iterator[list[AccountBalance]]:
+        """Every balance-history row, by account and time: for audits."""
+        ...
+
+    def expiries(self) -> list[Expiry]:
+        """Every expiry of a pending transfer, in timestamp order."""
+        ...
+
     def record_count(self) -> int:
         """Accounts, transfers and expiries stored: what the journal entries together cover."""
         ...

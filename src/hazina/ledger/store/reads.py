@@ -225,6 +225,29 @@ class SqlReads:
             after = batch[-1].timestamp
             yield batch
 
+    def iterate_balances(self, batch_size: int) -> Iterator[list[AccountBalance]]:
+        invariant(batch_size > 0, "a positive batch size")
+        p = self.placeholder
+        after: tuple[int, int] = (0, -1)
+        while True:
+            rows = self._select(
+                f"SELECT {BALANCE_COLUMNS} FROM account_balances"
+                f" WHERE (account_id, timestamp) > ({p}, {p})"
+                f" ORDER BY account_id, timestamp LIMIT {p}",
+                (*after, batch_size),
+            )
+            if not rows:
+                return
+            batch = [AccountBalance(*row) for row in rows]
+            after = (batch[-1].account_id, batch[-1].timestamp)
+            yield batch
+
+    def expiries(self) -> list[Expiry]:
+        return [
+            Expiry(*row)
+            for row in self._select("SELECT pending_id, timestamp FROM expiries ORDER BY timestamp")
+        ]
+
     def record_count(self) -> int:
         [(count,)] = self._select(
             "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transfers)"
