@@ -9,7 +9,9 @@ linked chains, limit flags and huge amounts, on a small id space so that ids col
   equal the reference model's;
 - per ledger, debits equal credits, posted and pending alike (money is conserved);
 - no account breaks its flags, and no counter leaves its range;
-- re-sending a batch changes nothing: every event of it fails, and the state stays as it was.
+- re-sending a batch changes nothing: every event of it fails, and the state stays as it was;
+- on the stores, after each example, `verify(store)` re-derives the same books (journal chain,
+  balances, pending states, closed flags and balance history) from the records.
 
 They run against the pure domain (`apply_*` on a `LedgerState`) with many examples, and against
 each real store through the service with fewer.
@@ -25,6 +27,7 @@ from hypothesis import strategies as st
 
 from hazina.kernel.clock import FixedClock
 from hazina.kernel.limits import ledger_amount_max
+from hazina.ledger.audit import verify
 from hazina.ledger.domain.apply import LedgerState, apply_accounts, apply_transfers, expire_pending
 from hazina.ledger.domain.flags import AccountFlags, TransferFlags
 from hazina.ledger.domain.model import (
@@ -485,3 +488,7 @@ def test_stores_match_the_reference_and_keep_the_books(
         # Leave nothing due for the next example: its reference knows nothing of these.
         clock.advance_seconds(10**6)
         ledger.expire_pending_transfers()
+    # The auditor re-derives the same books from the journal, the transfers and the expiries
+    # (balance history included), over every example so far.
+    report = verify(ledger.store)
+    assert report.ok, report.problems
