@@ -295,3 +295,38 @@ def test_a_head_kept_elsewhere_shows_entries_cut_off_or_rewritten(path: Path) ->
 def test_a_malformed_head_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="SEQUENCE:64-HEX-DIGITS"):
         JournalHead.parse(text)
+
+
+def test_a_hold_kept_longer_than_its_timeout_is_found(path: Path) -> None:
+    with sqlite3.connect(path) as connection:
+        [(deadline,)] = connection.execute(
+            "SELECT expires_at FROM pending_states WHERE pending_id = 40"
+        )
+    problems = problems_after(
+        path, sql("UPDATE pending_states SET expires_at = expires_at + 5 WHERE pending_id = 40")
+    )
+    assert problems == [
+        f"pending transfer 40: expires at {deadline + 5}, its timeout implies {deadline}"
+    ]
+
+
+def test_forged_expiries_and_second_resolutions_are_found(path: Path) -> None:
+    # Appended after the last entry, so the journal's count already says something is there;
+    # the replay says what is wrong with each.
+    problems = problems_after(
+        path,
+        lambda c: c.executescript(
+            "INSERT INTO expiries (timestamp, pending_id)"
+            " SELECT timestamp + 1000, 30 FROM expiries;"  # the closing hold has no timeout
+            "INSERT INTO transfers (timestamp, id, debit_account_id, credit_account_id, amount,"
+            " pending_id, user_data_128, user_data_64, user_data_32, timeout, ledger, code,"
+            " flags, bucket) SELECT max(timestamp) + 1000, 98, 1, 3, 10, 20, 0, 0, 0, 0, 404, 1,"
+            f" {int(TransferFlags.post_pending_transfer)}, 0 FROM expiries;"
+            "INSERT INTO transfer_buckets (bucket, transfers) VALUES (0, 1)"
+            " ON CONFLICT (bucket) DO UPDATE SET transfers = transfers + 1;"
+        ),
+    )
+    assert problems[0].startswith("14 records are stored but the journal covers 12")
+    assert problems[1].endswith(": its timeout is none")
+    assert problems[1].startswith("expiry of 30 at ")
+    assert problems[2] == "transfer 98 resolves 20 already posted"

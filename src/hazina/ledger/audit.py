@@ -43,6 +43,7 @@ _CLOSING_CREDIT = int(TransferFlags.closing_credit)
 _TIMESTAMP_MAX = (1 << 63) - 1
 _HISTORY = int(AccountFlags.history)
 _CHECKSUM_MASK = (1 << 64) - 1
+_NS_PER_SECOND = 1_000_000_000
 
 
 @dataclass
@@ -211,16 +212,24 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
     expected: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     pending: dict[int, tuple[int, int, int, int]] = {}  # id -> amount, debit, credit, flags
     resolved: dict[int, PendingState] = {}  # pending id -> its state after a post, void or expiry
+    deadlines: dict[int, int] = {}  # pending id -> when its timeout voids it (0: never)
     with_history = {a.id for a in store.account_records() if a.flags & _HISTORY}
     history = _History()
     transfer_count = 0
     for event in _events(store):
         if isinstance(event, Expiry):
             held = pending.get(event.pending_id)
+            deadline = deadlines.get(event.pending_id, 0)
             if held is None or event.pending_id in resolved:
                 report.problems.append(
                     f"expiry of {event.pending_id} at {event.timestamp}: not a pending transfer"
                     " still held then"
+                )
+                continue
+            if not 0 < deadline <= event.timestamp:
+                report.problems.append(
+                    f"expiry of {event.pending_id} at {event.timestamp}: its timeout"
+                    + (f" is not due until {deadline}" if deadline else " is none")
                 )
                 continue
             resolved[event.pending_id] = PendingState.expired
@@ -237,6 +246,7 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
                 debit[0] += t.amount
                 credit[2] += t.amount
                 pending[t.id] = (t.amount, t.debit_account_id, t.credit_account_id, t.flags)
+                deadlines[t.id] = t.timestamp + t.timeout * _NS_PER_SECOND if t.timeout else 0
             elif t.flags & (_POST | _VOID):
                 held = pending.get(t.pending_id)
                 if held is None:
@@ -244,6 +254,12 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
                         f"transfer {t.id} resolves {t.pending_id}, which is not an earlier"
                         " pending transfer"
                     )
+                    continue
+                done = resolved.get(t.pending_id)
+                deadline = deadlines[t.pending_id]
+                if done is not None or 0 < deadline <= t.timestamp:
+                    when = f"already {done.name}" if done is not None else "after it expired"
+                    report.problems.append(f"transfer {t.id} resolves {t.pending_id} {when}")
                     continue
                 debit[0] -= held[0]
                 credit[2] -= held[0]
@@ -272,6 +288,11 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
             have = "missing" if stored is None else PendingState(stored.state).name
             report.problems.append(
                 f"pending transfer {pending_id}: state is {have}, transfers imply {want.name}"
+            )
+        elif stored.expires_at != deadlines[pending_id]:
+            report.problems.append(
+                f"pending transfer {pending_id}: expires at {stored.expires_at}, its timeout"
+                f" implies {deadlines[pending_id]}"
             )
 
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
