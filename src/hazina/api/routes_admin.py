@@ -1,4 +1,4 @@
-"""Operator sessions, operators, API keys, tariffs and the audit log."""
+"""Operator sessions, operators, API keys, tariffs, the audit log and the ledger's verification."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from hazina.api.schemas import ApiKeyCreate, OperatorCreate, SessionCreate, rfc3
 from hazina.identity.passwords import PasswordPolicyError
 from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes
 from hazina.identity.service import AuthenticationError, IdentityError
+from hazina.ledger.audit import JournalHead
+from hazina.ledger.audit import verify as verify_ledger
 from hazina.payments import tariff_codec
 from hazina.payments.domain.tariffs import TariffError
 
@@ -66,6 +68,17 @@ class AuditPage(BaseModel):
     data: list[AuditEntryOut]
     has_more: bool
     next_cursor: str | None
+
+
+class LedgerVerificationOut(BaseModel):
+    ok: bool
+    journal_entries: int
+    records: int
+    transfers: int
+    accounts: int
+    head: str | None  # SEQUENCE:HASH of the newest entry verified: keep it, pass it back later
+    first_break: str | None
+    problems: list[str]
 
 
 router = api_router(tags=["administration"])
@@ -230,4 +243,43 @@ def audit_log(
         data=data,
         has_more=len(entries) > limit,
         next_cursor=str(data[-1].id) if len(entries) > limit else None,
+    )
+
+
+@router.get("/ledger-verification", response_model=LedgerVerificationOut)
+def ledger_verification(
+    context: Caller,
+    head: Annotated[
+        str | None,
+        Query(
+            description="A head from an earlier verification (SEQUENCE:HASH): also check that"
+            " the journal still passes through it",
+            max_length=100,
+        ),
+    ] = None,
+) -> LedgerVerificationOut:
+    """Re-derive the ledger from its records, as `hazina ledger verify` does: the journal's
+    hash chain, every balance, pending state, closed flag and balance history. Reads the whole
+    ledger: seconds on a large one. The run is written to the audit log."""
+    context.require(Scope.audit_read)
+    try:
+        expected = None if head is None else JournalHead.parse(head)
+    except ValueError as error:
+        raise ProblemError(
+            422, "journal_head_invalid", "Invalid journal head", str(error)
+        ) from None
+    report = verify_ledger(context.platform.ledger.store, expected_head=expected)
+    found = None if report.head is None else str(report.head)
+    context.platform.identity.record(
+        context.actor, "ledger.verified", found or "", ok=report.ok, problems=len(report.problems)
+    )
+    return LedgerVerificationOut(
+        ok=report.ok,
+        journal_entries=report.journal_entries,
+        records=report.records,
+        transfers=report.transfers,
+        accounts=report.accounts,
+        head=found,
+        first_break=report.first_break,
+        problems=report.problems,
     )
