@@ -537,3 +537,47 @@ def test_the_assistants_hand_offs_are_worked_in_the_console(
     assert assistant.conversation(chat).status == "closed"
     forged = app_client.post(link, data={"csrf_token": "forged", "action": "claim"})
     assert forged.status_code == 403
+
+
+def test_an_auditor_verifies_the_ledger_from_the_audit_page(
+    app_client: TestClient, world: tuple[Platform, ShiftableClock]
+) -> None:
+    platform, clock = world
+    log_in(app_client, clock, "auditor")
+    audit_page = app_client.get("/console/audit")
+    assert 'action="/console/audit/ledger-verification"' in audit_page.text
+    token = csrf_of(audit_page.text)
+    verified = app_client.post("/console/audit/ledger-verification", data={"csrf_token": token})
+    assert verified.status_code == 200, verified.text
+    assert 'id="verification-result" class="verified"' in verified.text
+    head = re.search(r'<code id="journal-head">(\d+:[0-9a-f]{64})</code>', verified.text)
+    assert head is not None
+    # Against the head just kept: still on the chain. Against one the journal never reached:
+    # broken, and said so.
+    again = app_client.post(
+        "/console/audit/ledger-verification", data={"csrf_token": token, "head": head.group(1)}
+    )
+    assert 'class="verified"' in again.text
+    sequence = int(head.group(1).split(":")[0])
+    cut = app_client.post(
+        "/console/audit/ledger-verification",
+        data={"csrf_token": token, "head": f"{sequence + 10}:{'0' * 64}"},
+    )
+    assert cut.status_code == 200
+    assert "Broken: the journal ends at entry" in cut.text
+    malformed = app_client.post(
+        "/console/audit/ledger-verification", data={"csrf_token": token, "head": "nope"}
+    )
+    assert malformed.status_code == 422
+    assert "SEQUENCE:64-HEX-DIGITS" in malformed.text
+    forged = app_client.post("/console/audit/ledger-verification", data={"csrf_token": "x"})
+    assert forged.status_code == 403
+    runs = [
+        e for e in platform.identity.audit_entries(0, 10_000) if e["action"] == "ledger.verified"
+    ]
+    assert [r["details"]["ok"] for r in runs] == [True, True, False]
+    # The operations role has no audit page, so no verification either.
+    log_in(app_client, clock, "ops")
+    ops_token = csrf_of(app_client.get("/console/").text)
+    refused = app_client.post("/console/audit/ledger-verification", data={"csrf_token": ops_token})
+    assert refused.status_code == 403

@@ -1,4 +1,5 @@
-"""The work queues: fraud holds and AML cases, maker-checker approvals, and the audit log."""
+"""The work queues: fraud holds and AML cases, maker-checker approvals, the audit log and the
+ledger's verification."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from hazina.console.app import ConsoleRefusedError, refusals
 from hazina.console.rendering import render
@@ -20,6 +22,8 @@ from hazina.kernel.limits import (
     console_hold_sla_s,
     console_page_rows_max,
 )
+from hazina.ledger.audit import JournalHead
+from hazina.ledger.audit import verify as verify_ledger
 from hazina.risk.aml.case_model import CaseOutcome, CaseStatus
 
 router = APIRouter(include_in_schema=False)
@@ -211,5 +215,36 @@ def audit(
             "next_cursor": entries[-1]["id"] if has_more else None,
             "first_page": after == 0,
         },
+        page=Page.audit,
+    )
+
+
+@router.post("/audit/ledger-verification", response_class=HTMLResponse)
+async def verify_the_ledger(request: Request, viewer: AuditViewer) -> Response:
+    """Re-derive the ledger from its records now (as `hazina ledger verify`), optionally
+    against a journal head kept from an earlier run; the run goes in the audit log."""
+    form = await checked_form(request, viewer)
+    viewer.require(Scope.audit_read, "verifying the ledger")
+    head_text = str(form.get("head") or "").strip()
+    try:
+        expected = JournalHead.parse(head_text) if head_text else None
+    except ValueError as error:
+        raise ConsoleRefusedError(422, str(error)) from None
+    platform = platform_of(request)
+    report = await run_in_threadpool(verify_ledger, platform.ledger.store, expected_head=expected)
+    found = "" if report.head is None else str(report.head)
+    await run_in_threadpool(
+        platform.identity.record,
+        viewer.actor,
+        "ledger.verified",
+        found,
+        ok=report.ok,
+        problems=len(report.problems),
+    )
+    return render(
+        request,
+        "ledger_verification.html",
+        viewer,
+        {"report": report, "head": found, "expected": head_text},
         page=Page.audit,
     )
