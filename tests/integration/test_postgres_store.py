@@ -85,6 +85,21 @@ def test_concurrent_first_starts_create_the_schema_once(dsn: str) -> None:
     PostgresLedgerStore(dsn).close()  # and once more, on an existing schema
 
 
+def test_an_older_schema_is_upgraded_when_opened(dsn: str) -> None:
+    """A database of schema 3, before the balance history was append-only: the next store to
+    open it brings it to the current version, triggers included."""
+    PostgresLedgerStore(dsn).close()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("DROP TRIGGER account_balances_append_only ON account_balances")
+        connection.execute("UPDATE ledger_schema SET version = 3")
+    PostgresLedgerStore(dsn).close()
+    with psycopg.connect(dsn) as connection:
+        versions = connection.execute("SELECT version FROM ledger_schema").fetchall()
+        assert versions == [(SCHEMA_VERSION,)]
+        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+            connection.execute("DELETE FROM account_balances")
+
+
 def test_a_lost_connection_is_retried_on_a_new_one(ledger: LedgerService, dsn: str) -> None:
     assert ledger.create_transfers([TransferRequest(1, 1, 2, 10, 1, 1)]) == []
     assert _end_sessions(dsn) >= 1
