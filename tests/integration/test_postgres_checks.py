@@ -274,6 +274,8 @@ def test_an_expiry_must_release_the_pending_amount(ledger: LedgerService, dsn: s
         "UPDATE account_balances SET credits_posted = credits_posted + 1",
         "DELETE FROM account_balances",
         "TRUNCATE account_balances",
+        "DELETE FROM transfers_failed",
+        "UPDATE transfers_failed SET status = 1",
     ],
 )
 def test_ledger_records_are_append_only(ledger: LedgerService, dsn: str, statement: str) -> None:

@@ -86,18 +86,21 @@ def test_concurrent_first_starts_create_the_schema_once(dsn: str) -> None:
 
 
 def test_an_older_schema_is_upgraded_when_opened(dsn: str) -> None:
-    """A database of schema 3, before the balance history was append-only: the next store to
-    open it brings it to the current version, triggers included."""
+    """A database of schema 3, before the balance history and the failed ids were append-only:
+    the next store to open it brings it to the current version, triggers included."""
     PostgresLedgerStore(dsn).close()
     with psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute("DROP TRIGGER account_balances_append_only ON account_balances")
+        connection.execute("DROP TRIGGER transfers_failed_append_only ON transfers_failed")
         connection.execute("UPDATE ledger_schema SET version = 3")
     PostgresLedgerStore(dsn).close()
     with psycopg.connect(dsn) as connection:
         versions = connection.execute("SELECT version FROM ledger_schema").fetchall()
         assert versions == [(SCHEMA_VERSION,)]
-        with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
-            connection.execute("DELETE FROM account_balances")
+        for table in ("account_balances", "transfers_failed"):
+            with pytest.raises(psycopg.errors.IntegrityConstraintViolation, match="append-only"):
+                connection.execute(f"DELETE FROM {table}")
+            connection.rollback()
 
 
 def test_a_lost_connection_is_retried_on_a_new_one(ledger: LedgerService, dsn: str) -> None:

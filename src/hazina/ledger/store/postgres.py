@@ -74,8 +74,9 @@ from hazina.ledger.store.reads import BALANCE_COLUMNS as _BALANCE_COLUMNS
 from hazina.ledger.store.reads import ID_LIMIT, SqlReads, storable_ids
 from hazina.ledger.store.reads import TRANSFER_COLUMNS as _TRANSFER_COLUMNS
 
-SCHEMA_VERSION = 4  # 2: ledger_expect(), for checks that travel with the writes; 3: unmoved;
-# 4: the balance history append-only (account_balances_append_only)
+SCHEMA_VERSION = 5  # 2: ledger_expect(), for checks that travel with the writes; 3: unmoved;
+# 4: the balance history append-only (account_balances_append_only); 5: the ids of failed
+# transfers too (transfers_failed_append_only), so that a failed id cannot be made new again
 # Advisory locks, two-part keys: a class (one for creating the schema, one held by every
 # writer) and the hash of the schema the tables live in, so that ledgers in different schemas
 # of one database do not wait for each other.
@@ -444,6 +445,9 @@ CREATE TRIGGER expiries_inserted AFTER INSERT ON expiries
 DROP TRIGGER IF EXISTS expiries_append_only ON expiries;
 CREATE TRIGGER expiries_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON expiries
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
+DROP TRIGGER IF EXISTS transfers_failed_append_only ON transfers_failed;
+CREATE TRIGGER transfers_failed_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
+    ON transfers_failed FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 DROP TRIGGER IF EXISTS account_balances_append_only ON account_balances;
 CREATE TRIGGER account_balances_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
     ON account_balances FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
