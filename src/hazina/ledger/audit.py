@@ -24,14 +24,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hazina.kernel.limits import query_limit_max
+from hazina.ledger.domain.apply import hold_deadline
 from hazina.ledger.domain.flags import AccountFlags, TransferFlags
 from hazina.ledger.domain.journal import (
+    AccountRecord,
     chain,
     genesis_hash,
     payload_hash,
     runs_in_timestamp_order,
 )
-from hazina.ledger.domain.model import Expiry, PendingState, Transfer
+from hazina.ledger.domain.model import Account, Expiry, PendingState, Transfer
 from hazina.ledger.store.base import LedgerStore
 from hazina.ledger.store.sqlite import SqliteLedgerStore
 
@@ -43,7 +45,6 @@ _CLOSING_CREDIT = int(TransferFlags.closing_credit)
 _TIMESTAMP_MAX = (1 << 63) - 1
 _HISTORY = int(AccountFlags.history)
 _CHECKSUM_MASK = (1 << 64) - 1
-_NS_PER_SECOND = 1_000_000_000
 
 
 @dataclass
@@ -53,7 +54,6 @@ class VerifyReport:
     transfers: int = 0
     accounts: int = 0
     problems: list[str] = field(default_factory=list)
-    last_timestamp: int = 0  # the newest timestamp the verified chain covers
     head: JournalHead | None = None  # the newest entry verified
 
     @property
@@ -95,8 +95,9 @@ def verify(
     """Everything the module docstring says; with `expected_head` (a head reported earlier),
     also that the chain still passes through it."""
     report = VerifyReport()
-    if _verify_journal(store, report, expected_head):
-        _verify_coverage(store, report)
+    covered = _verify_journal(store, report, expected_head)
+    if covered is not None:
+        _verify_coverage(store, report, covered)
     _verify_balances(store, report)
     if isinstance(store, SqliteLedgerStore):
         report.problems += store.index_problems()
@@ -106,9 +107,11 @@ def verify(
 
 def _verify_journal(
     store: LedgerStore, report: VerifyReport, expected_head: JournalHead | None
-) -> bool:
-    """Walk the chain; False at its first break (reported)."""
+) -> int | None:
+    """Walk the chain: the newest timestamp it covers (0 for an empty journal), or None at its
+    first break (reported)."""
     previous = genesis_hash
+    covered = 0
     expected_sequence = 1
     while True:
         entries = store.journal(expected_sequence - 1, query_limit_max)
@@ -118,18 +121,18 @@ def _verify_journal(
                     f"the journal ends at entry {expected_sequence - 1}, before the expected"
                     f" head {expected_head.sequence} (entries were removed)"
                 )
-                return False
-            return True
+                return None
+            return covered
         for entry in entries:
             where = f"journal entry {entry.sequence}"
             if entry.sequence != expected_sequence:
                 report.problems.append(
                     f"{where}: expected sequence {expected_sequence} (an entry is missing)"
                 )
-                return False
+                return None
             if entry.previous_hash != previous:
                 report.problems.append(f"{where}: does not chain to the entry before it")
-                return False
+                return None
             accounts, transfers, expiries = store.records_between(
                 entry.timestamp_first, entry.timestamp_last
             )
@@ -140,7 +143,7 @@ def _verify_journal(
                     f"{where}: holds {count} records in its time range,"
                     f" the journal says {entry.record_count}"
                 )
-                return False
+                return None
             recomputed = chain(
                 previous,
                 entry.sequence,
@@ -151,26 +154,26 @@ def _verify_journal(
             )
             if recomputed.payload_hash != entry.payload_hash:
                 report.problems.append(f"{where}: its records were changed (payload hash differs)")
-                return False
+                return None
             if recomputed.hash != entry.hash:
                 report.problems.append(f"{where}: its header was changed (hash differs)")
-                return False
+                return None
             if (
                 expected_head is not None
                 and entry.sequence == expected_head.sequence
                 and entry.hash != expected_head.hash
             ):
                 report.problems.append(f"{where}: is not the expected head (it was rewritten)")
-                return False
+                return None
             previous = entry.hash
             report.head = JournalHead(entry.sequence, entry.hash)
-            report.last_timestamp = entry.timestamp_last
+            covered = entry.timestamp_last
             report.journal_entries += 1
             report.records += entry.record_count
             expected_sequence += 1
 
 
-def _verify_coverage(store: LedgerStore, report: VerifyReport) -> None:
+def _verify_coverage(store: LedgerStore, report: VerifyReport, covered: int) -> None:
     """Every stored record lies in some entry's time range: the entries' record counts add up
     to what is stored. A record slipped in between two entries, or after the last one, is in
     no entry's range, so the chain alone would not see it (nor would the balances, were they
@@ -178,7 +181,7 @@ def _verify_coverage(store: LedgerStore, report: VerifyReport) -> None:
     stored = store.record_count()
     if stored == report.records:
         return
-    accounts, transfers, expiries = store.records_between(report.last_timestamp + 1, _TIMESTAMP_MAX)
+    accounts, transfers, expiries = store.records_between(covered + 1, _TIMESTAMP_MAX)
     after = [
         *(f"account {a.id}" for a in accounts),
         *(f"transfer {t.id}" for t in transfers),
@@ -213,7 +216,8 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
     pending: dict[int, tuple[int, int, int, int]] = {}  # id -> amount, debit, credit, flags
     resolved: dict[int, PendingState] = {}  # pending id -> its state after a post, void or expiry
     deadlines: dict[int, int] = {}  # pending id -> when its timeout voids it (0: never)
-    with_history = {a.id for a in store.account_records() if a.flags & _HISTORY}
+    records = store.account_records()
+    with_history = {a.id for a in records if a.flags & _HISTORY}
     history = _History()
     transfer_count = 0
     for event in _events(store):
@@ -246,7 +250,7 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
                 debit[0] += t.amount
                 credit[2] += t.amount
                 pending[t.id] = (t.amount, t.debit_account_id, t.credit_account_id, t.flags)
-                deadlines[t.id] = t.timestamp + t.timeout * _NS_PER_SECOND if t.timeout else 0
+                deadlines[t.id] = hold_deadline(t.timestamp, t.timeout)
             elif t.flags & (_POST | _VOID):
                 held = pending.get(t.pending_id)
                 if held is None:
@@ -327,7 +331,7 @@ def _verify_balances(store: LedgerStore, report: VerifyReport) -> None:
                 f"ledger {ledger}: debits {debits_posted}/{debits_pending} (posted/pending)"
                 f" differ from credits {credits_posted}/{credits_pending}"
             )
-    _verify_closed(store, report, pending, resolved)
+    _verify_closed(report, records, accounts, pending, resolved)
     _verify_history(store, report, history)
 
 
@@ -365,8 +369,9 @@ def _verify_history(store: LedgerStore, report: VerifyReport, expected: _History
 
 
 def _verify_closed(
-    store: LedgerStore,
     report: VerifyReport,
+    records: list[AccountRecord],
+    accounts: list[Account],
     pending: dict[int, tuple[int, int, int, int]],
     resolved: dict[int, PendingState],
 ) -> None:
@@ -381,8 +386,8 @@ def _verify_closed(
             if flags & _CLOSING_CREDIT:
                 closing.add(credit_id)
     closed_flag = int(AccountFlags.closed)
-    created_closed = {a.id for a in store.account_records() if a.flags & closed_flag}
-    for account in store.all_accounts():
+    created_closed = {a.id for a in records if a.flags & closed_flag}
+    for account in accounts:
         want = account.id in created_closed or account.id in closing
         have = bool(account.flags & closed_flag)
         if want != have:

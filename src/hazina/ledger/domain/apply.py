@@ -81,6 +81,11 @@ _STATE_VOIDED = int(PendingState.voided)
 _STATE_EXPIRED = int(PendingState.expired)
 
 
+def hold_deadline(timestamp: int, timeout: int) -> int:
+    """When a pending transfer made at `timestamp` with `timeout` seconds expires (0: never)."""
+    return timestamp + timeout * _NS_PER_SECOND if timeout else 0
+
+
 class AccountState:
     """An account's mutable balances during a batch. `flags` are the creation flags;
     `closed` is the current closed state (set at creation or by a closing transfer)."""
@@ -594,11 +599,9 @@ class _Applier:
             return S.overflows_debits
         if credit.credits_pending + credit.credits_posted + amount > _AMOUNT_MAX:
             return S.overflows_credits
-        expires_at = 0
-        if timeout:
-            expires_at = timestamp + timeout * _NS_PER_SECOND
-            if expires_at > _AMOUNT_MAX:
-                return S.overflows_timeout
+        expires_at = hold_deadline(timestamp, timeout)
+        if expires_at > _AMOUNT_MAX:
+            return S.overflows_timeout
         if (
             debit.flags & _DEBITS_LIMITED
             and debit.debits_pending + debit.debits_posted + amount > debit.credits_posted
