@@ -13,6 +13,7 @@ from hazina.identity.service import IdentityService
 from hazina.kernel.clock import Clock, SystemClock
 from hazina.kernel.ids import IdSource
 from hazina.kernel.limits import risk_history_window_s, risk_warm_up_payments_max
+from hazina.ledger.audit import JournalHead, VerifyReport, verify
 from hazina.ledger.service import LedgerService
 from hazina.ledger.store.base import LedgerStore
 from hazina.payments.service import PaymentsService
@@ -82,6 +83,17 @@ class Platform:
                 found = build(self)
                 self._services[name] = found
         return found  # type: ignore[return-value]
+
+    def verify_ledger(self, actor: str, expected_head: JournalHead | None = None) -> VerifyReport:
+        """Re-derive the ledger from its records (`hazina.ledger.audit.verify`) on behalf of
+        `actor`, and write the run to the audit log (`ledger.verified`: the head found, whether
+        it passed, how many problems)."""
+        report = verify(self.ledger.store, expected_head=expected_head)
+        head = "" if report.head is None else str(report.head)
+        self.identity.record(
+            actor, "ledger.verified", head, ok=report.ok, problems=len(report.problems)
+        )
+        return report
 
     def close(self) -> None:
         self.ledger.close()

@@ -18,7 +18,6 @@ from hazina.identity.passwords import PasswordPolicyError
 from hazina.identity.roles import Role, Scope, ScopeError, parse_scopes
 from hazina.identity.service import AuthenticationError, IdentityError
 from hazina.ledger.audit import JournalHead
-from hazina.ledger.audit import verify as verify_ledger
 from hazina.payments import tariff_codec
 from hazina.payments.domain.tariffs import TariffError
 
@@ -268,18 +267,14 @@ def ledger_verification(
         raise ProblemError(
             422, "journal_head_invalid", "Invalid journal head", str(error)
         ) from None
-    report = verify_ledger(context.platform.ledger.store, expected_head=expected)
-    found = None if report.head is None else str(report.head)
-    context.platform.identity.record(
-        context.actor, "ledger.verified", found or "", ok=report.ok, problems=len(report.problems)
-    )
+    report = context.platform.verify_ledger(context.actor, expected)
     return LedgerVerificationOut(
         ok=report.ok,
         journal_entries=report.journal_entries,
         records=report.records,
         transfers=report.transfers,
         accounts=report.accounts,
-        head=found,
+        head=None if report.head is None else str(report.head),
         first_break=report.first_break,
         problems=report.problems,
     )

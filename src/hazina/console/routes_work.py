@@ -23,7 +23,6 @@ from hazina.kernel.limits import (
     console_page_rows_max,
 )
 from hazina.ledger.audit import JournalHead
-from hazina.ledger.audit import verify as verify_ledger
 from hazina.risk.aml.case_model import CaseOutcome, CaseStatus
 
 router = APIRouter(include_in_schema=False)
@@ -230,21 +229,11 @@ async def verify_the_ledger(request: Request, viewer: AuditViewer) -> Response:
         expected = JournalHead.parse(head_text) if head_text else None
     except ValueError as error:
         raise ConsoleRefusedError(422, str(error)) from None
-    platform = platform_of(request)
-    report = await run_in_threadpool(verify_ledger, platform.ledger.store, expected_head=expected)
-    found = "" if report.head is None else str(report.head)
-    await run_in_threadpool(
-        platform.identity.record,
-        viewer.actor,
-        "ledger.verified",
-        found,
-        ok=report.ok,
-        problems=len(report.problems),
-    )
+    report = await run_in_threadpool(platform_of(request).verify_ledger, viewer.actor, expected)
     return render(
         request,
         "ledger_verification.html",
         viewer,
-        {"report": report, "head": found, "expected": head_text},
+        {"report": report, "head": report.head, "expected": head_text},
         page=Page.audit,
     )
