@@ -887,8 +887,7 @@ class PostgresWriteTransaction:
                 state.pending[pending_id] = PendingStatus(pending_id, pending_state, expires_at)
         accounts = state.accounts
         cache = self._store._accounts
-        missing_accounts = from_cache(account_ids, accounts, cache)
-        missing_accounts = storable_ids(missing_accounts)
+        missing_accounts = storable_ids(from_cache(account_ids, accounts, cache))
         if missing_accounts:
             cursor.execute(
                 f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY(%b::bigint[])",
